@@ -1,0 +1,42 @@
+"""Prints what the pipeline landed: rows per table and the latest sync_logs rows (used by scripts/demo)."""
+
+from __future__ import annotations
+
+import sys
+
+import psycopg2
+
+TABLES_SQL = """
+SELECT c.relname, c.reltuples::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY c.relname
+"""
+SYNC_LOGS_SQL = """
+SELECT stream, status, records_received, inserted, updated, unchanged, failed,
+       round(duration_seconds::numeric, 2), started_at
+FROM sync_logs ORDER BY started_at DESC, stream LIMIT %s
+"""
+
+
+def main(database_url: str) -> None:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(TABLES_SQL)
+        tables = [name for name, _ in cur.fetchall()]
+        print("\nRows per table:")
+        for table in tables:
+            cur.execute(f'SELECT count(*) FROM "{table}"')
+            (count,) = cur.fetchone() or (0,)
+            print(f"  {table:<28} {count:>8}")
+        if "sync_logs" not in tables:
+            return
+        cur.execute(SYNC_LOGS_SQL, (6,))
+        rows = cur.fetchall()
+        header = ("stream", "status", "received", "inserted", "updated", "unchanged", "failed", "seconds", "started")
+        print("\nLatest sync_logs rows:")
+        print("  " + " | ".join(header))
+        for row in rows:
+            print("  " + " | ".join("" if value is None else str(value) for value in row))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

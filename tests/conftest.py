@@ -1,0 +1,76 @@
+"""Shared fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL) and the HubSpot simulator."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+
+from tests.local_postgres import LocalPostgres
+
+REPO_ROOT_FOR_PLUGINS = Path(__file__).resolve().parent.parent
+
+pytest_plugins = [
+    plugin
+    for plugin in ["tests.hubspot_simulator.pytest_plugin"]
+    if (REPO_ROOT_FOR_PLUGINS / (plugin.replace(".", "/") + ".py")).exists()
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class PostgresServer:
+    """A running server the tests may create databases in."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def database_url(self, name: str) -> str:
+        parts = urlsplit(self.admin_url)
+        return urlunsplit(parts._replace(path=f"/{name}"))
+
+    def execute(self, sql: str) -> None:
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """Embedded PostgreSQL for the whole session, or the server named by TEST_DATABASE_URL."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield PostgresServer(external)
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    data_dir = REPO_ROOT / ".data" / f"test-postgres-{worker}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    server = LocalPostgres(data_dir, durable=False)
+    server.start()
+    try:
+        yield PostgresServer(server.admin_url)
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+        Path(f"{data_dir}.listen_port").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """URL of a fresh, empty database, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    postgres_server.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_server.database_url(name)
+    finally:
+        postgres_server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
