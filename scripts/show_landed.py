@@ -31,7 +31,17 @@ def main(database_url: str) -> None:
             return
         cur.execute(SYNC_LOGS_SQL, (6,))
         rows = cur.fetchall()
-        header = ("stream", "status", "received", "inserted", "updated", "unchanged", "failed", "seconds", "started")
+        header = (
+            "stream",
+            "status",
+            "received",
+            "inserted",
+            "updated",
+            "unchanged",
+            "failed",
+            "seconds",
+            "started",
+        )
         print("\nLatest sync_logs rows:")
         print("  " + " | ".join(header))
         for row in rows:

@@ -104,7 +104,13 @@ class LocalPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self._check(
                 self._run(
-                    "initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
+                    "initdb",
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
                     "--no-instructions",
                 )
             )
@@ -115,8 +121,17 @@ class LocalPostgres:
             options += [f"-c {setting}" for setting in FAST_UNSAFE_SETTINGS]
         self._check(
             self._run(
-                "pg_ctl", "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"), "-w", "-t", "60",
-                "-o", " ".join(options), "start",
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.data_dir / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                " ".join(options),
+                "start",
             )
         )
         self._port_file.write_text(str(self.port))
@@ -128,7 +143,16 @@ class LocalPostgres:
 
     def psql(self, database: str, sql: str) -> str:
         result = subprocess.run(
-            [str(POSTGRES_BIN_PATH / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", self.url(database), "-c", sql],
+            [
+                str(POSTGRES_BIN_PATH / "psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                self.url(database),
+                "-c",
+                sql,
+            ],
             check=False,
             capture_output=True,
             text=True,
@@ -151,7 +175,9 @@ def psql_binary() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.local_postgres", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.local_postgres", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("action", choices=["start", "stop", "url", "status"])
     parser.add_argument("--data-dir", required=True, type=Path)
     parser.add_argument("--port", type=int, default=0)

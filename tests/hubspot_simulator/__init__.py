@@ -1,0 +1,53 @@
+"""HubSpot CRM API simulator (aiohttp) for offline tests, the demo and benchmarks.
+
+Python API::
+
+    from tests.hubspot_simulator import SimulatorConfig, start_simulator
+    sim = start_simulator(SimulatorConfig(contacts=200, deals=50, calls=80, seed=1))
+    sim.url                     # "http://127.0.0.1:PORT" (background thread, own event loop)
+    sim.portal.get_object("contacts", "17")          # full object: all properties, associations, archived
+    sim.portal.iter_objects("contacts", archived=False)
+    sim.portal.update_object("contacts", 17, {"email": "x@y.z"})   # bumps modified date (or timestamp_ms=)
+    sim.portal.create_object("deals", {"dealname": "New"}); sim.portal.archive_object("calls", 5)
+    sim.portal.add_association("contacts", 1, "deals", 2); sim.portal.remove_association(...)
+    sim.portal.counts(); sim.stats(); sim.reset_stats(); sim.update_config(error_rate=0.1); sim.stop()
+
+HubSpot endpoints (Bearer auth; object type = plural, singular or type id such as 0-1/0-3/0-48)::
+
+    GET  /crm/v3/objects/{type}                 list: limit<=100, after, properties, associations, archived
+    GET  /crm/v3/objects/{type}/{id}
+    POST /crm/v3/objects/{type}/search          limit<=200, after<10000, filterGroups/filters, sorts
+    POST /crm/v3/objects/{type}/batch/read      <=100 inputs, 207 OBJECT_NOT_FOUND
+    GET  /crm/v3/properties/{type}
+    POST /crm/v4/associations/{from}/{to}/batch/read      <=1000 inputs, per-from paging
+    GET  /crm/v4/objects/{type}/{id}/associations/{to}
+    POST /oauth/v1/token, /oauth/2026-03/token  grant_type=refresh_token
+    GET  /oauth/v1/access-tokens/{token}
+
+Control API (no auth, never rate limited or faulted)::
+
+    GET   /_simulator/config                   config + object counts
+    PATCH /_simulator/config  {field: value}   runtime fields: latency_ms, latency_jitter_ms, error_rate,
+          (or POST)                            error_statuses, drop_rate, slow_rate, slow_ms, force_429,
+                                               rate_limits_enabled, burst_limit, burst_window_ms,
+                                               search_limit,
+                                               search_window_ms, daily_limit, indexing_delay_ms,
+                                               max_request_target, association_page_size, access_tokens, ...;
+                                               "reset_rate_limits": true empties the windows
+    GET   /_simulator/stats                    {"total", "by_kind", "by_status", "rate_limited", ...}
+    POST  /_simulator/stats/reset              zero counters and rate-limit windows
+    GET   /_simulator/requests                 recent request log (method, path, kind, status, target_length)
+    POST  /_simulator/objects/{type}           {"properties": {...}, "timestamp": ms|ISO}  -> 201 object
+    GET   /_simulator/objects/{type}/{id}      full object
+    PATCH /_simulator/objects/{type}/{id}      {"properties": {...}, "timestamp": ms|ISO}  (default now)
+    POST  /_simulator/objects/{type}/{id}/archive   {"timestamp": ...}
+    PUT|DELETE /_simulator/associations/{from}/{from_id}/{to}/{to_id}
+
+CLI: ``python -m tests.hubspot_simulator --port 0 --contacts 29000 ...`` prints ``READY http://HOST:PORT``.
+"""
+
+from .config import SimulatorConfig
+from .portal import Portal
+from .server import Simulator, start_simulator
+
+__all__ = ["Portal", "Simulator", "SimulatorConfig", "start_simulator"]

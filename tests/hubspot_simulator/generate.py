@@ -1,0 +1,475 @@
+"""Deterministic, lazy generation of synthetic HubSpot objects from (seed, type, id)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+MASK64 = (1 << 64) - 1
+DAY_MS = 86_400_000
+TWO_YEARS_MS = 730 * DAY_MS
+TYPE_CODES = {"contacts": 1, "companies": 2, "deals": 3, "tickets": 5, "calls": 48, "meetings": 47}
+
+
+def mix(x: int) -> int:
+    """splitmix64 finaliser: a fast, well-distributed integer hash."""
+    x = (x + 0x9E3779B97F4A7C15) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+    return x ^ (x >> 31)
+
+
+def h(seed: int, type_name: str, obj_id: int, salt: int = 0) -> int:
+    return mix((seed * 0x100000001B3) ^ (TYPE_CODES[type_name] << 48) ^ (salt << 40) ^ obj_id)
+
+
+def fmt_dt(ms: int) -> str:
+    """ISO 8601 UTC; without fraction when the instant is a whole second (HubSpot sends both forms)."""
+    secs, frac = divmod(ms, 1000)
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    if frac == 0:
+        return base + "Z"
+    return f"{base}.{frac:03d}Z"
+
+
+def parse_dt(value: str) -> int | None:
+    """Epoch-ms string or ISO 8601 (with or without fraction, Z or offset, or a bare date) -> epoch ms."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.lstrip("-").isdigit():
+        return int(value)
+    from datetime import datetime, timezone
+
+    try:
+        text = value.replace("Z", "+00:00")
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp() * 1000)
+
+
+def timestamps(seed: int, type_name: str, obj_id: int, anchor_ms: int) -> tuple[int, int]:
+    """(created_ms, modified_ms) for a generated object; many objects share "bulk import" instants."""
+    r = h(seed, type_name, obj_id, 1)
+    if r % 100 < 12:
+        k = (r >> 8) % 5
+        modified = anchor_ms - (k * 97 + 13) * DAY_MS + k * 3_600_000  # whole second, shared by many
+    else:
+        modified = anchor_ms - 60_000 - (r >> 11) % TWO_YEARS_MS
+        if (r >> 3) % 10 == 0:
+            modified -= modified % 1000
+    r2 = h(seed, type_name, obj_id, 2)
+    low = anchor_ms - TWO_YEARS_MS - 90 * DAY_MS
+    created = modified - r2 % (modified - low + 1)
+    if (r2 >> 7) % 4 == 0:
+        created = modified  # never modified after creation
+    return created, modified
+
+
+# --- phone numbers ---------------------------------------------------------------------------------------
+
+
+def phone_digits(seed: int, contact_id: int) -> str:
+    r = h(seed, "contacts", contact_id, 3)
+    if r % 2:
+        return "79" + f"{(r >> 8) % 10**9:09d}"
+    area = 200 + (r >> 8) % 800
+    return "1" + f"{area:03d}" + f"{(r >> 20) % 10**7:07d}"
+
+
+def format_phone(digits: str, variant: int) -> str:
+    if digits.startswith("7"):
+        d = digits[1:]
+        forms = (
+            f"+7 ({d[:3]}) {d[3:6]}-{d[6:8]}-{d[8:]}",
+            "8" + d,
+            digits,
+            "+" + digits,
+            f"8 ({d[:3]}) {d[3:6]}-{d[6:8]}-{d[8:]}",
+            f"+7 {d[:3]} {d[3:6]} {d[6:8]} {d[8:]}",
+        )
+    else:
+        d = digits[1:]
+        forms = (
+            f"({d[:3]}) {d[3:6]} {d[6:]}",
+            f"+1 {d[:3]}-{d[3:6]}-{d[6:]}",
+            f"{d[:3]}.{d[3:6]}.{d[6:]}",
+            digits,
+            "+" + digits,
+            f"{d[:3]}-{d[3:6]}-{d[6:]} ext. 12",
+        )
+    return forms[variant % len(forms)]
+
+
+# --- text pools --------------------------------------------------------------------------------------------
+
+FIRST = (
+    "John",
+    "Maria",
+    "Иван",
+    "Мария",
+    "Алексей",
+    "王芳",
+    "李伟",
+    "さくら",
+    "Zoë",
+    "José",
+    "Ana 🌸",
+    "Émilie",
+    "Oleksandr",
+    "Fatima",
+    "Chen",
+    "O'Brien",
+    "Jean-Luc",
+    "Ольга",
+    "Даниил",
+    "Mike",
+)
+LAST = (
+    "Smith",
+    "Иванов",
+    "Петрова",
+    "山田",
+    "张",
+    "García",
+    "Müller",
+    "Nguyen",
+    "O'Connor",
+    "Kowalski",
+    "Смирнов",
+    "🚀 Rocket",
+    "de la Cruz",
+    "Ali",
+    "Brown",
+    "Łukasz",
+    "Søren",
+    "Тестов",
+    "Lee",
+    "Jones",
+)
+TRANSLIT = (
+    "john",
+    "maria",
+    "ivan",
+    "mariya",
+    "alexey",
+    "wang",
+    "li",
+    "sakura",
+    "zoe",
+    "jose",
+    "ana",
+    "emilie",
+    "oleksandr",
+    "fatima",
+    "chen",
+    "obrien",
+    "jeanluc",
+    "olga",
+    "daniil",
+    "mike",
+)
+DOMAINS = (
+    "gmail.com",
+    "yandex.ru",
+    "mail.ru",
+    "example.com",
+    "outlook.com",
+    "qq.com",
+    "company.io",
+    "ACME.COM",
+)
+COMPANIES = (
+    "Acme Corp",
+    "ООО Ромашка",  # noqa: RUF001
+    "株式会社テスト",
+    "Globex",
+    "Initech",
+    "Umbrella 🌂",
+    "Stark Industries",
+    "Hooli",
+    "",
+    "Wayne Enterprises",
+)
+CITIES = ("Moscow", "Москва", "Boston", "東京", "Berlin", "São Paulo", "Kyiv", "Новосибирск", "")
+COUNTRIES = ("Russia", "United States", "Japan", "Germany", "Brazil", "Ukraine", "Россия")
+JOBS = ("CEO", "Marketing Manager", "Разработчик", "Sales", "エンジニア", "Founder & CTO", "")
+PRODUCTS = ("Annual plan", "Консультация", "Coaching program", "VIP 💎", "Starter", "年間プラン")
+LOREM = (
+    "Customer asked about pricing. ",
+    "Перезвонить завтра. ",
+    "折り返し電話が必要です。 ",
+    "Left a voicemail 📞. ",
+    "Interested in the premium package; send the contract. ",
+    "Не отвечает, попробовать позже. ",  # noqa: RUF001
+)
+
+
+def long_text(rng: random.Random, min_kb: int = 20, max_kb: int = 60) -> str:
+    size = rng.randint(min_kb, max_kb) * 1024
+    parts: list[str] = []
+    total = 0
+    while total < size:
+        piece = rng.choice(LOREM)
+        parts.append(piece)
+        total += len(piece)
+    return "".join(parts)
+
+
+def _maybe(rng: random.Random, value: str, null_pct: float = 0.05, empty_pct: float = 0.02) -> str | None:
+    x = rng.random()
+    if x < null_pct:
+        return None
+    if x < null_pct + empty_pct:
+        return ""
+    return value
+
+
+def gen_contact(seed: int, obj_id: int, created: int, modified: int) -> dict[str, str | None]:
+    from .schema import LEAD_STATUS, LIFECYCLE, OWNER_IDS
+
+    rng = random.Random(h(seed, "contacts", obj_id, 10))
+    fi = rng.randrange(len(FIRST))
+    first = FIRST[fi]
+    last = rng.choice(LAST)
+    if rng.random() < 0.003:
+        last = last + "\u0000"  # a NUL sneaks in from a broken import
+    domain = rng.choice(DOMAINS)
+    email: str | None = f"{TRANSLIT[fi]}.{obj_id}@{domain}"
+    if rng.random() < 0.05:
+        email = email.upper() if email else email
+    email = _maybe(rng, email or "", 0.03, 0.02)
+    digits = phone_digits(seed, obj_id)
+    x = rng.random()
+    phone: str | None
+    if x < 0.84:
+        phone = format_phone(digits, rng.randrange(6))
+    elif x < 0.88:
+        phone = rng.choice(("ext. 12", "n/a", "+", "call me 🙂"))
+    elif x < 0.94:
+        phone = None
+    else:
+        phone = ""
+    mobile = format_phone(digits, rng.randrange(6)) if rng.random() < 0.35 else None
+    lifecycle = rng.choice(LIFECYCLE) if rng.random() < 0.93 else None
+    watched = rng.random()
+    vsl_watched: str | None = "true" if watched < 0.4 else ("false" if watched < 0.8 else None)
+    duration: str | None
+    if vsl_watched == "true":
+        duration = str(rng.randint(1, 3600)) if rng.random() < 0.9 else rng.choice(("12.5", "", "0"))
+    else:
+        duration = None if rng.random() < 0.7 else "0"
+    msg_roll = rng.random()
+    message: str | None
+    if msg_roll < 0.004:
+        message = long_text(rng)
+    elif msg_roll < 0.15:
+        message = rng.choice(LOREM).strip()
+    else:
+        message = None
+    notes_ms = modified - rng.randint(0, 30) * 86_400_000
+    props: dict[str, str | None] = {
+        "email": email,
+        "firstname": _maybe(rng, first, 0.03, 0.01),
+        "lastname": _maybe(rng, last, 0.03, 0.01),
+        "phone": phone,
+        "mobilephone": mobile,
+        "company": _maybe(rng, rng.choice(COMPANIES), 0.3, 0.0),
+        "jobtitle": _maybe(rng, rng.choice(JOBS), 0.5, 0.0),
+        "city": _maybe(rng, rng.choice(CITIES), 0.4, 0.0),
+        "country": _maybe(rng, rng.choice(COUNTRIES), 0.4, 0.0),
+        "zip": _maybe(rng, f"{rng.randint(0, 99999):05d}", 0.6, 0.0),
+        "website": None if rng.random() < 0.7 else f"https://www.{domain.lower()}/",
+        "message": message,
+        "lifecyclestage": lifecycle,
+        "hs_lead_status": rng.choice(LEAD_STATUS) if rng.random() < 0.5 else None,
+        "hubspot_owner_id": rng.choice(OWNER_IDS) if rng.random() < 0.8 else None,
+        "createdate": fmt_dt(created),
+        "lastmodifieddate": fmt_dt(modified),
+        "hs_lastmodifieddate": fmt_dt(modified),
+        "hs_object_id": str(obj_id),
+        "hs_email_domain": domain.lower() if email else None,
+        "hs_is_contact": "true",
+        "hs_analytics_num_page_views": str(rng.randint(0, 200)),
+        "hs_analytics_source": rng.choice(("ORGANIC_SEARCH", "PAID_SEARCH", "DIRECT_TRAFFIC", "OFFLINE")),
+        "notes_last_updated": fmt_dt(notes_ms - notes_ms % 1000) if rng.random() < 0.4 else None,
+        "hs_merged_object_ids": f"{obj_id + 1_000_000};{obj_id + 2_000_000}" if rng.random() < 0.01 else None,
+        "hs_all_contact_vids": str(obj_id),
+        "date_of_birth": rng.choice(("1990-05-12", "12.05.1990", "May 12", None, None, "")),
+        "vsl_watched": vsl_watched,
+        "vsl_watch_duration": duration,
+    }
+    return props
+
+
+AMOUNTS = ("5000.00", "1500", "99.99", "0", "250000", "1,234.50", "abc", "", "12.5", "3039")
+
+
+def gen_deal(seed: int, obj_id: int, created: int, modified: int) -> dict[str, str | None]:
+    from .schema import DEAL_STAGES, DEAL_TYPES, OWNER_IDS, PAYMENT, QUALIFIED, TRIAL
+
+    rng = random.Random(h(seed, "deals", obj_id, 10))
+    x = rng.random()
+    amount: str | None
+    if x < 0.6:
+        amount = f"{rng.randint(1, 5000) * 10}.00" if rng.random() < 0.5 else str(rng.randint(100, 99999))
+    elif x < 0.9:
+        amount = rng.choice(AMOUNTS)
+    else:
+        amount = None
+    close: str | None = None
+    if rng.random() < 0.6:
+        c = created + rng.randint(0, 90) * 86_400_000
+        close = fmt_dt(c - c % 1000 if rng.random() < 0.5 else c)
+    stage = rng.choice(DEAL_STAGES)
+    desc_roll = rng.random()
+    description = (
+        long_text(rng) if desc_roll < 0.005 else (rng.choice(LOREM).strip() if desc_roll < 0.3 else None)
+    )
+    return {
+        "dealname": _maybe(
+            rng, f"{rng.choice(COMPANIES) or 'Deal'} - {rng.choice(PRODUCTS)} #{obj_id}", 0.01, 0.0
+        ),
+        "amount": amount,
+        "dealstage": stage,
+        "pipeline": "default",
+        "closedate": close,
+        "createdate": fmt_dt(created),
+        "hs_lastmodifieddate": fmt_dt(modified),
+        "hubspot_owner_id": rng.choice(OWNER_IDS) if rng.random() < 0.85 else None,
+        "dealtype": rng.choice(DEAL_TYPES) if rng.random() < 0.7 else None,
+        "hs_object_id": str(obj_id),
+        "description": description,
+        "hs_priority": rng.choice(("low", "medium", "high")) if rng.random() < 0.5 else None,
+        "hs_deal_stage_probability": rng.choice(("0.1", "0.2", "0.4", "0.6", "0.8", "1", "0")),
+        "qualified_status": rng.choice(QUALIFIED) if rng.random() < 0.8 else None,
+        "trial_status": rng.choice(TRIAL) if rng.random() < 0.7 else None,
+        "payment_status": rng.choice(PAYMENT) if rng.random() < 0.75 else None,
+    }
+
+
+FROM_NUMBERS = ("+1 617-555-0100", "+7 (495) 123-45-67", "+16175550199")
+
+
+def gen_call(
+    seed: int, obj_id: int, created: int, modified: int, contact_digits: str | None
+) -> dict[str, str | None]:
+    from .schema import CALL_DIRECTION, CALL_STATUS, DISPOSITIONS, OWNER_IDS
+
+    rng = random.Random(h(seed, "calls", obj_id, 10))
+    if contact_digits is not None and rng.random() < 0.9:
+        to_number: str | None = format_phone(contact_digits, rng.randrange(6))
+    else:
+        to_number = rng.choice(
+            (None, "", format_phone(phone_digits(seed, obj_id + 7_000_000), rng.randrange(6)))
+        )
+    body_roll = rng.random()
+    if body_roll < 0.005:
+        body: str | None = "<p>" + long_text(rng) + "</p>"
+    elif body_roll < 0.85:
+        body = "<p>" + rng.choice(LOREM).strip() + "</p>"
+    else:
+        body = None
+    ts = created - rng.randint(0, 3600) * 1000
+    status = "COMPLETED" if rng.random() < 0.75 else rng.choice(CALL_STATUS)
+    duration = str(rng.randint(0, 3_600_000)) if status == "COMPLETED" else rng.choice(("0", None, ""))
+    return {
+        "hs_timestamp": fmt_dt(ts),
+        "hs_call_title": rng.choice(
+            ("Call with lead", "Звонок клиенту", "フォローアップ", "Discovery call 📞", None)
+        ),
+        "hs_call_body": body,
+        "hs_body_preview": body[3:-4][:100] if body else None,
+        "hs_call_duration": duration,
+        "hs_call_from_number": rng.choice(FROM_NUMBERS),
+        "hs_call_to_number": to_number,
+        "hs_call_status": status,
+        "hs_call_direction": rng.choice(CALL_DIRECTION),
+        "hs_call_disposition": rng.choice(tuple(DISPOSITIONS)) if rng.random() < 0.8 else None,
+        "hs_call_recording_url": f"https://recordings.example.com/{obj_id}.mp3"
+        if rng.random() < 0.3
+        else None,
+        "hs_call_has_voicemail": rng.choice(("true", "false", None)),
+        "hs_call_source": rng.choice(("CALLING_SDK", "INTEGRATIONS_PLATFORM", "CRM_UI")),
+        "hubspot_owner_id": rng.choice(OWNER_IDS) if rng.random() < 0.9 else None,
+        "hs_createdate": fmt_dt(created),
+        "hs_lastmodifieddate": fmt_dt(modified),
+        "hs_object_id": str(obj_id),
+    }
+
+
+def gen_company(seed: int, obj_id: int, created: int, modified: int) -> dict[str, str | None]:
+    from .schema import INDUSTRIES, OWNER_IDS
+
+    rng = random.Random(h(seed, "companies", obj_id, 10))
+    name = rng.choice(COMPANIES) or f"Company {obj_id}"
+    return {
+        "name": f"{name} {obj_id}",
+        "domain": f"company{obj_id}.example.com" if rng.random() < 0.8 else None,
+        "industry": rng.choice(INDUSTRIES) if rng.random() < 0.6 else None,
+        "phone": format_phone(phone_digits(seed, obj_id + 5_000_000), rng.randrange(6)),
+        "city": rng.choice(CITIES),
+        "numberofemployees": str(rng.randint(1, 5000)),
+        "hubspot_owner_id": rng.choice(OWNER_IDS),
+        "createdate": fmt_dt(created),
+        "hs_lastmodifieddate": fmt_dt(modified),
+        "hs_object_id": str(obj_id),
+    }
+
+
+def gen_ticket(seed: int, obj_id: int, created: int, modified: int) -> dict[str, str | None]:
+    from .schema import OWNER_IDS, PRIORITIES, TICKET_STAGES
+
+    rng = random.Random(h(seed, "tickets", obj_id, 10))
+    return {
+        "subject": rng.choice(("Cannot log in", "Возврат средств", "請求について", "Feature request ✨")),
+        "content": rng.choice(LOREM).strip(),
+        "hs_pipeline": "0",
+        "hs_pipeline_stage": rng.choice(TICKET_STAGES),
+        "hs_ticket_priority": rng.choice(PRIORITIES),
+        "hs_ticket_category": rng.choice(("PRODUCT_ISSUE", "BILLING_ISSUE;GENERAL_INQUIRY", None)),
+        "hubspot_owner_id": rng.choice(OWNER_IDS),
+        "createdate": fmt_dt(created),
+        "hs_lastmodifieddate": fmt_dt(modified),
+        "hs_object_id": str(obj_id),
+    }
+
+
+def gen_meeting(seed: int, obj_id: int, created: int, modified: int) -> dict[str, str | None]:
+    from .schema import MEETING_OUTCOMES, OWNER_IDS
+
+    rng = random.Random(h(seed, "meetings", obj_id, 10))
+    start = created + rng.randint(1, 14) * 86_400_000
+    start -= start % 60_000
+    return {
+        "hs_timestamp": fmt_dt(start),
+        "hs_meeting_title": rng.choice(("Demo", "Встреча", "打ち合わせ", "Kick-off 🚀")),
+        "hs_meeting_body": rng.choice(LOREM).strip(),
+        "hs_meeting_start_time": fmt_dt(start),
+        "hs_meeting_end_time": fmt_dt(start + 1_800_000),
+        "hs_meeting_outcome": rng.choice(MEETING_OUTCOMES),
+        "hubspot_owner_id": rng.choice(OWNER_IDS),
+        "hs_createdate": fmt_dt(created),
+        "hs_lastmodifieddate": fmt_dt(modified),
+        "hs_object_id": str(obj_id),
+    }
+
+
+def extra_value(seed: int, type_name: str, obj_id: int, index: int, typ: str) -> str | None:
+    """Sparse values of the optional extra custom properties (computed on demand only)."""
+    r = mix(h(seed, type_name, obj_id, 20) ^ (index * 0x9E3779B1))
+    if r % 100 >= 8:
+        return None
+    v = r >> 8
+    if typ == "number":
+        return str(v % 10_000)
+    if typ == "enumeration":
+        return ("option_alpha", "option_beta", "option_gamma")[v % 3]
+    if typ == "datetime":
+        return fmt_dt(1_600_000_000_000 + v % (5 * 365 * DAY_MS))
+    if typ == "bool":
+        return "true" if v % 2 else "false"
+    return f"value {v % 1000} для поля {index}"

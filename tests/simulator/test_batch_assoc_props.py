@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from .conftest import api
+
+
+def test_batch_read_200_and_207(hubspot_simulator):
+    sim = hubspot_simulator
+    r = api(
+        sim,
+        "POST",
+        "/crm/v3/objects/contacts/batch/read",
+        json={"inputs": [{"id": "1"}, {"id": "2"}], "properties": ["email", "phone"]},
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "COMPLETE"
+    assert {"startedAt", "completedAt"} <= set(body)
+    assert sorted(o["id"] for o in body["results"]) == ["1", "2"]
+    assert "X-HubSpot-RateLimit-Remaining" in r.headers
+    r = api(sim, "POST", "/crm/v3/objects/calls/batch/read", json={"inputs": [{"id": "3"}, {"id": "99999"}]})
+    assert r.status_code == 207
+    body = r.json()
+    assert body["numErrors"] == 1
+    err = body["errors"][0]
+    assert err["category"] == "OBJECT_NOT_FOUND"
+    assert err["context"] == {"ids": ["99999"]}
+    assert err["message"].startswith("Could not get some CALL objects")
+
+
+def test_batch_read_limits_and_archived(hubspot_simulator):
+    sim = hubspot_simulator
+    r = api(
+        sim,
+        "POST",
+        "/crm/v3/objects/contacts/batch/read",
+        json={"inputs": [{"id": str(i)} for i in range(101)]},
+    )
+    assert r.status_code == 400
+    arch = next(iter(sim.portal.iter_ids("contacts", archived=True)))
+    r = api(sim, "POST", "/crm/v3/objects/contacts/batch/read", json={"inputs": [{"id": str(arch)}]})
+    assert r.status_code == 207
+    r = api(
+        sim, "POST", "/crm/v3/objects/contacts/batch/read?archived=true", json={"inputs": [{"id": str(arch)}]}
+    )
+    assert r.status_code == 200
+    assert r.json()["results"][0]["archived"] is True
+
+
+def test_v4_associations_batch_read_and_paging(make_simulator):
+    sim = make_simulator(association_page_size=3)
+    expected = sim.portal.associated_ids("contacts", 1, "deals")
+    assert len(expected) > 3
+    got: list[int] = []
+    after = None
+    while True:
+        item = {"id": "1"} if after is None else {"id": "1", "after": after}
+        r = api(sim, "POST", "/crm/v4/associations/contacts/deals/batch/read", json={"inputs": [item]})
+        assert r.status_code == 200
+        (res,) = r.json()["results"]
+        assert res["from"] == {"id": "1"}
+        for t in res["to"]:
+            assert isinstance(t["toObjectId"], int)
+            assert t["associationTypes"] == [{"category": "HUBSPOT_DEFINED", "typeId": 4, "label": None}]
+            got.append(t["toObjectId"])
+        nxt = res.get("paging", {}).get("next")
+        if not nxt:
+            break
+        after = nxt["after"]
+    assert got == expected
+
+
+def test_v4_associations_missing_and_limits(hubspot_simulator):
+    sim = hubspot_simulator
+    lonely = next(i for i in range(1, 201) if not sim.portal.associated_ids("contacts", i, "deals"))
+    r = api(
+        sim,
+        "POST",
+        "/crm/v4/associations/contact/deal/batch/read",
+        json={"inputs": [{"id": "1"}, {"id": str(lonely)}]},
+    )
+    assert r.status_code == 207
+    assert [x["from"]["id"] for x in r.json()["results"]] == ["1"]
+    assert r.json()["errors"][0]["context"] == {"fromObjectId": [str(lonely)]}
+    r = api(
+        sim,
+        "POST",
+        "/crm/v4/associations/calls/contacts/batch/read",
+        json={"inputs": [{"id": str(i)} for i in range(1, 81)]},
+    )
+    for res in r.json()["results"]:
+        assert res["to"][0]["associationTypes"][0]["typeId"] == 194
+    r = api(
+        sim,
+        "POST",
+        "/crm/v4/associations/0-48/0-1/batch/read",
+        json={"inputs": [{"id": str(i)} for i in range(1001)]},
+    )
+    assert r.status_code == 400
+
+
+def test_properties_endpoint(make_simulator):
+    sim = make_simulator(extra_properties=50)
+    for name in ("contacts", "contact", "0-1"):
+        r = api(sim, "GET", f"/crm/v3/properties/{name}")
+        assert r.status_code == 200
+        assert "paging" not in r.json()
+    props = {p["name"]: p for p in api(sim, "GET", "/crm/v3/properties/contacts").json()["results"]}
+    for p in props.values():
+        assert {
+            "name",
+            "label",
+            "type",
+            "fieldType",
+            "groupName",
+            "description",
+            "options",
+            "displayOrder",
+            "calculated",
+            "hasUniqueValue",
+            "hidden",
+            "modificationMetadata",
+            "formField",
+        } <= set(p)
+    assert props["email"]["hubspotDefined"] is True
+    assert "hubspotDefined" not in props["vsl_watched"]
+    assert props["vsl_watched"]["type"] == "bool"
+    assert props["vsl_watch_duration"]["type"] == "number"
+    assert props["lifecyclestage"]["options"][0]["value"] == "subscriber"
+    assert props["hs_lastmodifieddate"]["hidden"] is True
+    assert sum(1 for n in props if n.endswith(tuple(f"_{i:04d}" for i in range(50)))) == 50
+    assert max(len(n) for n in props) > 40
+    deals = {p["name"]: p for p in api(sim, "GET", "/crm/v3/properties/deal").json()["results"]}
+    for custom in ("qualified_status", "trial_status", "payment_status"):
+        assert deals[custom]["type"] == "enumeration"
+        assert deals[custom]["options"]
+        assert "hubspotDefined" not in deals[custom]
+    calls = {p["name"] for p in api(sim, "GET", "/crm/v3/properties/calls").json()["results"]}
+    assert {
+        "hs_timestamp",
+        "hs_call_duration",
+        "hs_call_to_number",
+        "hs_call_from_number",
+        "hs_call_direction",
+        "hs_call_status",
+        "hs_call_title",
+        "hs_call_body",
+        "hs_call_disposition",
+        "hubspot_owner_id",
+        "hs_createdate",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+    } <= calls
+    # extra property values are served on request
+    names = [n for n in props if n.endswith(("_0000", "_0001"))]
+    objs = api(sim, "GET", f"/crm/v3/objects/contacts?limit=100&properties={','.join(names)}").json()[
+        "results"
+    ]
+    assert any(o["properties"][names[0]] is not None for o in objs)

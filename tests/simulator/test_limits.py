@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import time
+
+from .conftest import api
+
+
+def test_414_html(make_simulator):
+    sim = make_simulator(max_request_target=2000)
+    ok = api(sim, "GET", "/crm/v3/objects/contacts?properties=" + "a" * 1900)
+    assert ok.status_code == 200
+    r = api(sim, "GET", "/crm/v3/objects/contacts?properties=" + "a" * 2000)
+    assert r.status_code == 414
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "<title>414 Request-URI Too Large</title>" in r.text
+    assert "X-HubSpot-Correlation-Id" in r.headers
+    default = make_simulator()
+    assert api(default, "GET", "/crm/v3/objects/contacts?properties=" + "a" * 15_900).status_code == 200
+    assert api(default, "GET", "/crm/v3/objects/contacts?properties=" + "a" * 16_000).status_code == 414
+    assert api(default, "GET", "/crm/v3/objects/contacts?properties=" + "a" * 60_000).status_code == 414
+
+
+def test_burst_limit_headers_429_and_recovery(make_simulator):
+    sim = make_simulator(burst_limit=5, burst_window_ms=400, daily_limit=1000)
+    for i in range(5):
+        r = api(sim, "GET", "/crm/v3/objects/deals?limit=1")
+        assert r.status_code == 200
+        h = r.headers
+        assert h["X-HubSpot-RateLimit-Max"] == "5"
+        assert h["X-HubSpot-RateLimit-Remaining"] == str(4 - i)
+        assert h["X-HubSpot-RateLimit-Interval-Milliseconds"] == "400"
+        assert h["X-HubSpot-RateLimit-Daily"] == "1000"
+        assert h["X-HubSpot-RateLimit-Daily-Remaining"] == str(999 - i)
+        assert "X-HubSpot-RateLimit-Secondly" in h
+        assert "X-HubSpot-RateLimit-Secondly-Remaining" in h
+    r = api(sim, "POST", "/crm/v3/objects/deals/batch/read", json={"inputs": [{"id": "1"}]})
+    assert r.status_code == 429
+    assert "Retry-After" not in r.headers
+    body = r.json()
+    assert body["message"] == "You have reached your ten_secondly_rolling limit."
+    assert body["errorType"] == "RATE_LIMIT"
+    assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert body["correlationId"] == r.headers["X-HubSpot-Correlation-Id"]
+    assert body["groupName"]
+    # search is exempt from the burst limit
+    assert api(sim, "POST", "/crm/v3/objects/deals/search", json={}).status_code == 200
+    time.sleep(0.45)
+    assert api(sim, "GET", "/crm/v3/properties/deals").status_code == 200
+    stats = sim.stats()
+    assert stats["rate_limited"]["burst"] == 1
+    assert stats["by_status"]["429"] == 1
+
+
+def test_search_limit(make_simulator):
+    sim = make_simulator(search_limit=3, search_window_ms=300)
+    codes = [api(sim, "POST", "/crm/v3/objects/contacts/search", json={}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    r = api(sim, "POST", "/crm/v3/objects/contacts/search", json={})
+    assert r.json() == {
+        "status": "error",
+        "message": "You have reached your secondly limit.",
+        "correlationId": r.headers["X-HubSpot-Correlation-Id"],
+        "category": "RATE_LIMITS",
+    }
+    assert not any(h.lower().startswith("x-hubspot-ratelimit") for h in r.headers)
+    assert api(sim, "GET", "/crm/v3/objects/contacts").status_code == 200  # list unaffected
+    time.sleep(0.35)
+    assert api(sim, "POST", "/crm/v3/objects/contacts/search", json={}).status_code == 200
+
+
+def test_daily_limit(make_simulator):
+    sim = make_simulator(daily_limit=3)
+    assert api(sim, "GET", "/crm/v3/objects/contacts").status_code == 200
+    assert api(sim, "POST", "/crm/v3/objects/contacts/search", json={}).status_code == 200  # counts too
+    assert api(sim, "GET", "/crm/v3/objects/contacts").status_code == 200
+    r = api(sim, "GET", "/crm/v3/objects/contacts")
+    assert r.status_code == 429
+    body = r.json()
+    assert body["policyName"] == "DAILY"
+    assert body["message"] == "You have reached your daily limit."
+    assert body["errorType"] == "RATE_LIMIT"
+    assert r.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
+    assert api(sim, "POST", "/crm/v3/objects/contacts/search", json={}).status_code == 429
+    assert sim.stats()["rate_limited"]["daily"] == 2
+
+
+def test_rate_limits_can_be_disabled(make_simulator):
+    sim = make_simulator(burst_limit=1, search_limit=1, rate_limits_enabled=False)
+    for _ in range(5):
+        r = api(sim, "GET", "/crm/v3/objects/contacts")
+        assert r.status_code == 200
+        assert "X-HubSpot-RateLimit-Max" not in r.headers
+        assert api(sim, "POST", "/crm/v3/objects/contacts/search", json={}).status_code == 200
+
+
+def test_oauth_and_control_not_rate_limited(make_simulator):
+    sim = make_simulator(burst_limit=1)
+    assert api(sim, "GET", "/crm/v3/objects/contacts").status_code == 200
+    for _ in range(3):
+        assert api(sim, "GET", "/_simulator/stats").status_code == 200
+    assert api(sim, "GET", "/crm/v3/objects/contacts").status_code == 429

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import gc
+import re
+import time
+from collections import Counter
+
+import psutil
+
+from tests.hubspot_simulator import SimulatorConfig
+from tests.hubspot_simulator.generate import phone_digits
+from tests.hubspot_simulator.portal import Portal
+
+from .conftest import api, parse_dt
+
+ANCHOR = 1_767_225_600_000  # 2026-01-01
+
+
+def small(**kw):
+    base = {"contacts": 3000, "deals": 300, "calls": 900, "seed": 1, "anchor_ms": ANCHOR}
+    return Portal(SimulatorConfig(**{**base, **kw}))
+
+
+def test_deterministic_by_seed():
+    a, b, c = small(), small(), small(seed=2)
+    for i in (1, 17, 2999):
+        assert a.get_object("contacts", i) == b.get_object("contacts", i)
+    assert [a.get_object("calls", i) for i in range(1, 50)] == [
+        b.get_object("calls", i) for i in range(1, 50)
+    ]
+    assert a.get_object("contacts", 17) != c.get_object("contacts", 17)
+    assert list(a.iter_ids("contacts", archived=True)) == list(b.iter_ids("contacts", archived=True))
+
+
+def test_timestamps_spread_over_two_years_with_ties():
+    p = small()
+    objs = list(p.iter_objects("contacts"))
+    mods = [parse_dt(o["updatedAt"]) for o in objs]
+    assert min(mods) >= ANCHOR - 731 * 86400000
+    assert max(mods) < ANCHOR
+    assert Counter(mods).most_common(1)[0][1] > 50  # bulk-import instants shared by many objects
+    assert all(parse_dt(o["createdAt"]) <= parse_dt(o["updatedAt"]) for o in objs)
+    with_ms = [o["updatedAt"] for o in objs if re.search(r"\.\d{3}Z$", o["updatedAt"])]
+    assert 0 < len(with_ms) < len(objs)  # datetimes with and without milliseconds
+
+
+def test_real_world_mess_is_present():
+    p = small()
+    contacts = list(p.iter_objects("contacts"))
+    values = [v for o in contacts for v in o["properties"].values()]
+    assert any(v is None for v in values)
+    assert any(v == "" for v in values)
+    assert any(v and re.search("[\u0400-\u04ff]", v) for v in values)
+    assert any(v and re.search("[\u4e00-\u9fff\u3040-\u30ff]", v) for v in values)
+    assert any(v and re.search("[\U0001f300-\U0001faff]", v) for v in values)
+    assert any(v and "\u0000" in v for v in values)
+    assert any(v and len(v) > 20_000 for v in values)
+    phones = {o["properties"]["phone"] for o in contacts}
+    assert {"+7 (", "8", "7"} & {ph[:4] if ph.startswith("+7 (") else ph[:1] for ph in phones if ph}
+    assert any(ph and "ext. 12" in ph for ph in phones)
+    assert any(ph and re.fullmatch(r"\(\d{3}\) \d{3} \d{4}", ph) for ph in phones)
+    assert any(ph and re.fullmatch(r"\+1 \d{3}-\d{3}-\d{4}", ph) for ph in phones)
+    watched = Counter(o["properties"]["vsl_watched"] for o in contacts)
+    assert set(watched) == {"true", "false", None}
+    deals = list(p.iter_objects("deals"))
+    amounts = {o["properties"]["amount"] for o in deals}
+    assert {"abc", "1,234.50", ""} <= amounts
+    assert None in amounts
+    assert {o["properties"]["qualified_status"] for o in deals} >= {"qualified", "not_qualified"}
+
+
+def test_calls_match_contact_phones_in_some_format():
+    p = small()
+
+    def digits(s):
+        d = re.sub(r"\D", "", s or "")
+        if len(d) == 11 and d[0] == "8":
+            d = "7" + d[1:]  # Russian trunk prefix
+        if len(d) == 10:
+            d = "1" + d  # US number without country code
+        return d[:11]
+
+    matched = associated = 0
+    for call in p.iter_objects("calls"):
+        contacts = call["associations"].get("contacts")
+        if not contacts:
+            continue
+        associated += 1
+        contact = p.get_object("contacts", contacts[0])
+        assert contact is not None
+        numbers = {
+            digits(contact["properties"]["phone"]),
+            digits(contact["properties"]["mobilephone"]),
+            phone_digits(1, int(contacts[0])),
+        }
+        raw = call["properties"]["hs_call_to_number"]
+        if raw and digits(raw) in numbers:
+            matched += 1
+            if raw not in (contact["properties"]["phone"], contact["properties"]["mobilephone"]):
+                matched += 0  # formatted differently from the contact's own value: the interesting case
+    total = p.counts()["calls"]
+    assert 0.8 * total < associated < total
+    assert matched > 0.8 * associated
+
+
+def test_lazy_300k_portal_memory_and_speed(make_simulator):
+    gc.collect()
+    proc = psutil.Process()
+    rss = proc.memory_info().rss
+    t = time.monotonic()
+    sim = make_simulator(contacts=300_000, deals=1000, calls=2000)
+    build = time.monotonic() - t
+    grown = proc.memory_info().rss - rss
+    assert build < 8
+    assert grown < 80 * 1024 * 1024, grown  # compact arrays, not 300k dicts
+    names = ",".join(x["name"] for x in sim.portal.property_definitions("contacts"))
+    url = f"/crm/v3/objects/contacts?limit=100&after=250000&properties={names}"
+    api(sim, "GET", url)
+    t = time.monotonic()
+    for _ in range(5):
+        assert api(sim, "GET", url).status_code == 200
+    assert (time.monotonic() - t) / 5 < 0.1
+    body = {
+        "filterGroups": [
+            {"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}
+        ],
+        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+        "limit": 200,
+        "properties": names.split(","),
+    }
+    t = time.monotonic()
+    data = api(sim, "POST", "/crm/v3/objects/contacts/search", json=body).json()
+    assert data["total"] == sim.portal.counts()["contacts"] > 290_000
+    assert time.monotonic() - t < 0.5
