@@ -12,9 +12,10 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY c.relname
 """
 SYNC_LOGS_SQL = """
-SELECT stream, status, records_received, inserted, updated, unchanged, failed,
+SELECT stream, status, records_received, records_inserted, records_updated, records_unchanged,
+       records_failed,
        round(duration_seconds::numeric, 2), started_at
-FROM sync_logs ORDER BY started_at DESC, stream LIMIT %s
+FROM sync_logs ORDER BY id DESC LIMIT %s
 """
 
 

@@ -14,13 +14,7 @@ import pytest
 
 from tests.local_postgres import LocalPostgres
 
-REPO_ROOT_FOR_PLUGINS = Path(__file__).resolve().parent.parent
-
-pytest_plugins = [
-    plugin
-    for plugin in ["tests.hubspot_simulator.pytest_plugin"]
-    if (REPO_ROOT_FOR_PLUGINS / (plugin.replace(".", "/") + ".py")).exists()
-]
+pytest_plugins = ["tests.hubspot_simulator.pytest_plugin"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,8 +46,8 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     if external:
         yield PostgresServer(external)
         return
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    data_dir = REPO_ROOT / ".data" / f"test-postgres-{worker}"
+    # One cluster per test process: xdist workers and concurrent test runs never share a data dir.
+    data_dir = REPO_ROOT / ".data" / f"test-postgres-{os.getpid()}"
     shutil.rmtree(data_dir, ignore_errors=True)
     server = LocalPostgres(data_dir, durable=False)
     server.start()

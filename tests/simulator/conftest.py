@@ -1,4 +1,4 @@
-"""Fixtures for the simulator's own tests (the lead may also register the plugin globally)."""
+"""Helpers for the simulator's own tests (its fixtures come from tests/conftest.py's plugin)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ from typing import Any
 import requests
 
 from tests.hubspot_simulator.generate import parse_dt as _parse_dt
-from tests.hubspot_simulator.pytest_plugin import hubspot_simulator, make_simulator
-
-__all__ = ["api", "hubspot_simulator", "make_simulator"]
-
-AUTH = {"Authorization": "Bearer test-token"}
-
 
 TOKEN = "test-token"
 

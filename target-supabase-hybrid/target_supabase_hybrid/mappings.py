@@ -1,0 +1,158 @@
+"""Which table a stream lands in, its key, and which fields are promoted to typed columns.
+
+Defaults reproduce the seed's hybrid tables for the HubSpot `contacts`, `deals` and `calls` streams; the
+`tables` setting overrides or extends them per stream. Any other stream gets a table named after it with its
+key properties and `raw_json` only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SQL_TYPES = ("text", "boolean", "integer", "bigint", "numeric", "timestamptz", "date", "double precision")
+HUBSPOT_KEY_COLUMN = "hubspot_id"
+# Streams without key properties are keyed on a hash of the whole record: re-runs stay idempotent and
+# identical records collapse into one row (documented in the README).
+RECORD_HASH_COLUMN = "_sdc_record_hash"
+RECORD_HASH_SOURCE = "*"
+MAX_IDENTIFIER_LENGTH = 63
+_NOT_IDENTIFIER_CHAR = re.compile(r"[^a-z0-9_]+")
+
+
+def sanitize_identifier(name: str) -> str:
+    """Turn any stream or property name into a lower-case PostgreSQL identifier (still quoted when used)."""
+    cleaned = _NOT_IDENTIFIER_CHAR.sub("_", name.lower()).strip("_") or "unnamed"
+    if cleaned[0].isdigit():
+        cleaned = f"_{cleaned}"
+    return cleaned[:MAX_IDENTIFIER_LENGTH]
+
+
+@dataclass(frozen=True)
+class PromotedColumn:
+    """A typed column filled from one path in the record (the record itself stays in `raw_json`)."""
+
+    name: str
+    source: str
+    sql_type: str = "text"
+    indexed: bool = False
+    phone: bool = False
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The source path split on dots: `properties.amount` → ("properties", "amount")."""
+        return tuple(self.source.split("."))
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """Where one stream lands: table, key columns (column name → record field) and promoted columns."""
+
+    table: str
+    key_columns: tuple[tuple[str, str], ...]
+    columns: tuple[PromotedColumn, ...] = field(default_factory=tuple)
+
+    @property
+    def key_column_names(self) -> tuple[str, ...]:
+        """Names of the primary-key columns."""
+        return tuple(column for column, _ in self.key_columns)
+
+
+def _p(name: str, prop: str | None = None, sql_type: str = "text", **flags: bool) -> PromotedColumn:
+    return PromotedColumn(name=name, source=f"properties.{prop or name}", sql_type=sql_type, **flags)
+
+
+_HUBSPOT_COMMON = (
+    PromotedColumn("archived", "archived", "boolean"),
+    PromotedColumn("updated_at", "updatedAt", "timestamptz", indexed=True),
+)
+
+DEFAULT_MAPPINGS: dict[str, tuple[str, tuple[PromotedColumn, ...]]] = {
+    "contacts": (
+        "hubspot_contacts_raw",
+        (
+            _p("email", indexed=True),
+            _p("phone", indexed=True, phone=True),
+            _p("firstname"),
+            _p("lastname"),
+            _p("createdate", sql_type="timestamptz"),
+            _p("lifecyclestage"),
+            _p("vsl_watched", sql_type="boolean"),
+            _p("vsl_watch_duration", sql_type="bigint"),
+            _p("mobilephone", phone=True),
+            _p("hubspot_owner_id"),
+            *_HUBSPOT_COMMON,
+        ),
+    ),
+    "deals": (
+        "hubspot_deals_raw",
+        (
+            _p("amount", sql_type="numeric"),
+            _p("dealstage", indexed=True),
+            _p("createdate", sql_type="timestamptz"),
+            _p("closedate", sql_type="timestamptz"),
+            _p("qualified_status"),
+            _p("trial_status"),
+            _p("payment_status"),
+            _p("pipeline"),
+            _p("dealname"),
+            _p("hubspot_owner_id"),
+            _p("dealtype"),
+            *_HUBSPOT_COMMON,
+        ),
+    ),
+    "calls": (
+        "hubspot_calls_raw",
+        (
+            _p("call_duration", "hs_call_duration", "bigint"),
+            _p("call_to_number", "hs_call_to_number", indexed=True, phone=True),
+            _p("call_from_number", "hs_call_from_number", phone=True),
+            _p("call_timestamp", "hs_timestamp", "timestamptz", indexed=True),
+            _p("direction", "hs_call_direction"),
+            _p("status", "hs_call_status"),
+            _p("disposition", "hs_call_disposition"),
+            _p("title", "hs_call_title"),
+            _p("hubspot_owner_id"),
+            *_HUBSPOT_COMMON,
+        ),
+    ),
+}
+
+
+def _column_from_config(raw: Mapping[str, Any]) -> PromotedColumn:
+    sql_type = str(raw.get("sql_type", "text")).lower()
+    if sql_type not in SQL_TYPES:
+        raise ValueError(f"column {raw.get('name')!r}: sql_type {sql_type!r} is not one of {SQL_TYPES}")
+    return PromotedColumn(
+        name=sanitize_identifier(str(raw["name"])),
+        source=str(raw.get("source") or f"properties.{raw['name']}"),
+        sql_type=sql_type,
+        indexed=bool(raw.get("indexed", False)),
+        phone=bool(raw.get("phone", False)),
+    )
+
+
+def resolve_mapping(
+    stream_name: str,
+    key_properties: Sequence[str],
+    tables_config: Mapping[str, Any] | None,
+) -> TableMapping:
+    """Combine the seed defaults, the user's `tables` setting and the stream's key properties."""
+    override: Mapping[str, Any] = (tables_config or {}).get(stream_name) or {}
+    default_table, default_columns = DEFAULT_MAPPINGS.get(stream_name, (sanitize_identifier(stream_name), ()))
+    table = sanitize_identifier(str(override.get("table") or default_table))
+    columns = default_columns
+    if "columns" in override:
+        columns = tuple(_column_from_config(c) for c in override["columns"])
+    elif "extra_columns" in override:
+        columns = default_columns + tuple(_column_from_config(c) for c in override["extra_columns"])
+    keys = tuple(override.get("key") or key_properties)
+    if keys == ("id",) and (stream_name in DEFAULT_MAPPINGS or override.get("hubspot_id_key")):
+        key_columns: tuple[tuple[str, str], ...] = ((HUBSPOT_KEY_COLUMN, "id"),)
+    elif keys:
+        key_columns = tuple((sanitize_identifier(k), k) for k in keys)
+    else:
+        key_columns = ((RECORD_HASH_COLUMN, RECORD_HASH_SOURCE),)
+    return TableMapping(table=table, key_columns=key_columns, columns=columns)

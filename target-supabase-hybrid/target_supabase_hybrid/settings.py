@@ -1,0 +1,129 @@
+"""The target's settings: the single source of truth for `--about`, the README table and meltano.yml."""
+
+from __future__ import annotations
+
+from singer_sdk import typing as th
+
+SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+PROMOTED_COLUMN = th.ObjectType(
+    th.Property("name", th.StringType, required=True, description="Column name."),
+    th.Property(
+        "source",
+        th.StringType,
+        description="Dotted path in the record, e.g. `properties.amount` (default `properties.<name>`).",
+    ),
+    th.Property(
+        "sql_type",
+        th.StringType,
+        default="text",
+        allowed_values=[
+            "text",
+            "boolean",
+            "integer",
+            "bigint",
+            "numeric",
+            "timestamptz",
+            "date",
+            "double precision",
+        ],
+        description="Column type; values that do not convert are stored as NULL and counted in sync_logs.",
+    ),
+    th.Property("indexed", th.BooleanType, default=False, description="Create a b-tree index on the column."),
+    th.Property("phone", th.BooleanType, default=False, description="Also store `<name>_e164` (normalized)."),
+)
+
+TABLE_MAPPING = th.ObjectType(
+    th.Property(
+        "table", th.StringType, description="Table name (default: the seed name or the stream name)."
+    ),
+    th.Property("key", th.ArrayType(th.StringType), description="Key fields (default: the stream's key)."),
+    th.Property(
+        "columns",
+        th.ArrayType(PROMOTED_COLUMN),
+        description="Promoted columns, replacing the defaults for this stream.",
+    ),
+    th.Property(
+        "extra_columns",
+        th.ArrayType(PROMOTED_COLUMN),
+        description="Promoted columns added to the defaults for this stream.",
+    ),
+    th.Property(
+        "hubspot_id_key",
+        th.BooleanType,
+        description="Store the key `id` as `hubspot_id` (automatic for contacts, deals and calls).",
+    ),
+    additional_properties=False,
+)
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "database_url",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="Database URL",
+        description="PostgreSQL URL: Supabase pooler (port 6543 or 5432), direct connection, or local.",
+    ),
+    th.Property(
+        "schema",
+        th.StringType,
+        default="public",
+        title="Schema",
+        description="Schema the tables and sync_logs are created in.",
+    ),
+    th.Property(
+        "batch_size",
+        th.IntegerType(minimum=1),
+        default=10_000,
+        title="Batch size",
+        description="Records per transaction (2,000-10,000 is fastest; memory grows with it).",
+    ),
+    th.Property(
+        "tables",
+        th.ObjectType(additional_properties=TABLE_MAPPING),
+        title="Table mappings",
+        description="Per-stream table, key and promoted columns (overrides the seed defaults).",
+    ),
+    th.Property(
+        "sslmode",
+        th.StringType,
+        allowed_values=SSL_MODES,
+        title="SSL mode",
+        description="libpq sslmode. Default: `require` for remote hosts, libpq's default for local ones.",
+    ),
+    th.Property(
+        "allow_insecure_connection",
+        th.BooleanType,
+        default=False,
+        title="Allow insecure connection",
+        description="Allow a remote host without TLS (sslmode disable/allow/prefer). Not recommended.",
+    ),
+    th.Property(
+        "default_phone_region",
+        th.StringType,
+        title="Default phone region",
+        description="ISO country code (e.g. `US`, `RU`) for phone numbers written without `+country`.",
+    ),
+    th.Property(
+        "create_views",
+        th.BooleanType,
+        default=True,
+        title="Create views",
+        description="Create the `hubspot_call_contacts` view once the contacts and calls tables exist.",
+    ),
+    th.Property(
+        "validate_records",
+        th.BooleanType,
+        default=False,
+        title="Validate records",
+        description="Validate records against the stream schema (slow; raw_json keeps records as received).",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType(minimum=0),
+        default=4,
+        title="Max retries",
+        description="Retries of a batch after a transient error (connection lost, deadlock, serialization).",
+    ),
+).to_dict()

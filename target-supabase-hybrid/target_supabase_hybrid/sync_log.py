@@ -1,0 +1,115 @@
+"""`sync_logs`: one row per stream per run, updated inside each batch's transaction.
+
+Counts are written as absolute totals in the same transaction as the batch they describe, so the row never
+claims data that did not commit; the totals kept here advance only after that commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from psycopg2.extensions import cursor as Cursor  # noqa: N812
+
+from target_supabase_hybrid.connector import SYNC_LOGS_TABLE, qualified
+
+# Environment Meltano sets for plugins (or the user sets for `meltano run`): stored when present.
+MELTANO_ENV = {
+    "meltano_run_id": "MELTANO_RUN_ID",
+    "meltano_state_id": "MELTANO_STATE_ID",
+    "meltano_job_trigger": "MELTANO_JOB_TRIGGER",
+    "meltano_environment": "MELTANO_ENVIRONMENT",
+    "meltano_extractor": "MELTANO_EXTRACTOR_NAME",
+}
+MAX_ERROR_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Cumulative counts for one stream in this run."""
+
+    received: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    batches: int = 0
+    conversion_nulls: Counter[str] = field(default_factory=Counter)
+
+    def plus(
+        self, *, received: int, inserted: int, updated: int, duplicates: int, nulls: Counter[str]
+    ) -> Totals:
+        """These totals with one more committed batch."""
+        return replace(
+            self,
+            received=self.received + received,
+            inserted=self.inserted + inserted,
+            updated=self.updated + updated,
+            unchanged=self.unchanged + (received - duplicates - inserted - updated),
+            duplicates=self.duplicates + duplicates,
+            batches=self.batches + 1,
+            conversion_nulls=self.conversion_nulls + nulls,
+        )
+
+
+class SyncLog:
+    """The `sync_logs` row of one stream in one run."""
+
+    def __init__(self, schema: str, run_id: uuid.UUID, stream: str, table: str) -> None:
+        """Nothing is written until `open`."""
+        self.relation = qualified(schema, SYNC_LOGS_TABLE)
+        self.run_id = run_id
+        self.stream = stream
+        self.table = table
+        self.totals = Totals()
+        self.status = "running"
+
+    def open(self, cur: Cursor) -> None:
+        """Insert the `running` row (idempotent: a second sink for the same stream reuses it)."""
+        meltano = {column: os.environ.get(var) or None for column, var in MELTANO_ENV.items()}
+        columns = ", ".join(meltano)
+        cur.execute(
+            f"INSERT INTO {self.relation} (run_id, stream, table_name, status, {columns})"
+            f" VALUES (%s, %s, %s, 'running', {', '.join(['%s'] * len(meltano))})"
+            " ON CONFLICT (run_id, stream) DO NOTHING",
+            (str(self.run_id), self.stream, self.table, *meltano.values()),
+        )
+
+    def write(self, cur: Cursor, totals: Totals, status: str = "running", error: str | None = None) -> None:
+        """Write `totals` and `status`; a final status also sets finished_at and the duration."""
+        final = status != "running"
+        cur.execute(
+            f"""UPDATE {self.relation} SET records_received = %s, records_inserted = %s,
+                records_updated = %s, records_unchanged = %s, records_failed = %s, duplicates_merged = %s,
+                batches = %s, conversion_nulls = %s, conversion_nulls_by_column = %s, status = %s,
+                error = COALESCE(%s, error),
+                finished_at = CASE WHEN %s THEN clock_timestamp() END,
+                duration_seconds = CASE WHEN %s THEN EXTRACT(EPOCH FROM clock_timestamp() - started_at) END
+            WHERE run_id = %s AND stream = %s""",
+            (
+                totals.received,
+                totals.inserted,
+                totals.updated,
+                totals.unchanged,
+                totals.failed,
+                totals.duplicates,
+                totals.batches,
+                sum(totals.conversion_nulls.values()),
+                json.dumps(dict(totals.conversion_nulls)),
+                status,
+                error[:MAX_ERROR_CHARS] if error else None,
+                final,
+                final,
+                str(self.run_id),
+                self.stream,
+            ),
+        )
+
+    def committed(self, totals: Totals, status: str = "running") -> None:
+        """Remember what the database now holds."""
+        self.totals = totals
+        self.status = status

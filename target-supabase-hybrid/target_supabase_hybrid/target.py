@@ -1,0 +1,141 @@
+"""`TargetSupabaseHybrid`: Singer records → hybrid PostgreSQL tables (typed hot columns + `raw_json`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.sinks import Sink
+from singer_sdk.target_base import Target
+from typing_extensions import override
+
+from target_supabase_hybrid import views
+from target_supabase_hybrid.connection import ConnectionFactory
+from target_supabase_hybrid.phones import PhoneNormalizer
+from target_supabase_hybrid.reader import FastSingerReader
+from target_supabase_hybrid.settings import CONFIG_SCHEMA
+from target_supabase_hybrid.sinks import HybridSink
+from target_supabase_hybrid.sync_log import SyncLog
+
+
+class TargetSupabaseHybrid(Target):
+    """Upserts each stream into a table keyed on its key, with promoted typed columns and `raw_json`."""
+
+    name = "target-supabase-hybrid"
+    config_jsonschema = CONFIG_SCHEMA
+    default_sink_class = HybridSink
+    message_reader_class = FastSingerReader
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Check the connection settings before reading any input."""
+        super().__init__(**kwargs)
+        try:
+            self.connections = ConnectionFactory(
+                self.config["database_url"],
+                self.config.get("sslmode"),
+                allow_insecure=bool(self.config.get("allow_insecure_connection")),
+            )
+        except ValueError as exc:
+            raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+        self.phones = PhoneNormalizer(self.config.get("default_phone_region"))
+        self.run_id = uuid.uuid4()
+        self.is_finishing = False
+        self._sync_logs: dict[str, SyncLog] = {}
+        self._finished_streams: set[str] = set()
+
+    def sync_log_for(self, stream: str, table: str) -> SyncLog:
+        """The one `sync_logs` row of `stream` in this run (shared by its sinks across schema changes)."""
+        if stream not in self._sync_logs:
+            self._sync_logs[stream] = SyncLog(
+                self.config.get("schema") or "public", self.run_id, stream, table
+            )
+        return self._sync_logs[stream]
+
+    def record_failure(self, log: SyncLog, received: int, message: str) -> None:
+        """Best effort: mark the stream `failed` (`partial` if earlier batches committed), with the error."""
+        status = "partial" if log.totals.inserted + log.totals.updated + log.totals.unchanged else "failed"
+        totals = type(log.totals)(**{**log.totals.__dict__, "failed": log.totals.failed + received})
+        try:
+            conn = self.connections.connect()
+            try:
+                with conn, conn.cursor() as cur:
+                    log.write(cur, totals, status, message)
+            finally:
+                conn.close()
+            log.committed(totals, status)
+        except Exception as exc:  # noqa: BLE001 - the original error is what matters to the user
+            self.logger.warning(
+                "Could not record the failure in sync_logs: %s", self.connections.scrub(str(exc))
+            )
+
+    @override
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict | None = None,
+        schema: dict | None = None,
+        key_properties: Any = None,
+    ) -> Sink:
+        # A changed SCHEMA retires the sink until the next full drain; commit its records now so they can
+        # never land after (and overwrite) newer records of the same stream.
+        existing = self._sinks_active.get(stream_name)
+        if (
+            schema is not None
+            and existing is not None
+            and existing.current_size
+            and (existing.original_schema != schema or existing.key_properties != key_properties)
+        ):
+            self.drain_one(existing)
+        return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
+
+    @override
+    def _process_record_message(self, message_dict: dict) -> None:
+        """Hand records to their sink without the SDK's per-record copy and timestamp parsing.
+
+        The SDK path costs more than the whole database load and rewrites date-time strings, while
+        `raw_json` must keep records exactly as received. Stream maps, flattening, record metadata or
+        `validate_records: true` take the SDK path.
+        """
+        stream_name = message_dict.get("stream")
+        maps = self.mapper.stream_maps.get(stream_name) if stream_name is not None else None
+        sink = self._sinks_active.get(stream_name) if stream_name is not None else None
+        if (
+            sink is None
+            or not maps
+            or len(maps) != 1
+            or type(maps[0]) is not SameRecordTransform
+            or sink.include_sdc_metadata_properties
+            or self.config.get("validate_records") is True
+            or "record" not in message_dict
+        ):
+            super()._process_record_message(message_dict)
+            return
+        record = message_dict["record"]
+        context = sink._get_context(record)
+        sink._singer_validate_message(record)
+        sink.tally_record_read()
+        sink.process_record(record, context)
+        sink.record_counter_metric.increment()
+        if sink.is_full:
+            self.drain_one(sink)
+        self._handle_max_record_age()
+
+    @override
+    def process_endofpipe(self) -> None:
+        # Batches drained from here on are the streams' last: they finish their sync_logs row in their
+        # own transaction. Streams with nothing pending get a final row update of their own.
+        self.is_finishing = True
+        super().process_endofpipe()
+        for sink in {id(s): s for s in self._sinks_active.values()}.values():
+            if isinstance(sink, HybridSink) and sink.sync_log.status == "running":
+                sink.finish()
+                sink.clean_up()
+        if self.config.get("create_views", True):
+            views.create_views(self.connections, self.config.get("schema") or "public", self.logger)
+
+
+if __name__ == "__main__":
+    TargetSupabaseHybrid.cli()

@@ -1,0 +1,93 @@
+"""`hubspot_call_contacts`: each call with its contact — by HubSpot association first, then by E.164 phone.
+
+A phone that matches several contacts is reported (`phone_ambiguous`, contact NULL), never guessed.
+Inbound calls match on the caller's number, all others on the number dialled.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg2
+
+from target_supabase_hybrid.connection import ConnectionFactory
+from target_supabase_hybrid.connector import qualified, revoke_public_roles
+
+CALL_CONTACTS_VIEW = "hubspot_call_contacts"
+CONTACTS_TABLE = "hubspot_contacts_raw"
+CALLS_TABLE = "hubspot_calls_raw"
+
+_VIEW_SQL = """
+CREATE OR REPLACE VIEW {view} WITH (security_invoker = true) AS
+WITH calls AS (
+    SELECT c.*, CASE WHEN upper(c.direction) = 'INBOUND' THEN c.call_from_number_e164
+                     ELSE c.call_to_number_e164 END AS counterpart_e164
+    FROM {calls} c
+),
+by_association AS (
+    SELECT c.hubspot_id AS call_id, min(ct.hubspot_id) AS contact_id, count(*) AS candidates
+    FROM calls c
+    CROSS JOIN LATERAL jsonb_array_elements_text(
+        CASE WHEN jsonb_typeof(c.raw_json -> 'associations' -> 'contacts') = 'array'
+             THEN c.raw_json -> 'associations' -> 'contacts' ELSE '[]'::jsonb END) AS a(contact_id)
+    JOIN {contacts} ct ON ct.hubspot_id = a.contact_id
+    GROUP BY c.hubspot_id
+),
+contact_phones AS (
+    SELECT phone_e164 AS e164, hubspot_id FROM {contacts} WHERE phone_e164 IS NOT NULL
+    UNION
+    SELECT mobilephone_e164, hubspot_id FROM {contacts} WHERE mobilephone_e164 IS NOT NULL
+),
+by_phone AS (
+    SELECT c.hubspot_id AS call_id, min(p.hubspot_id) AS contact_id,
+           count(DISTINCT p.hubspot_id) AS candidates
+    FROM calls c JOIN contact_phones p ON p.e164 = c.counterpart_e164
+    GROUP BY c.hubspot_id
+)
+SELECT
+    c.hubspot_id AS call_id,
+    CASE WHEN a.call_id IS NOT NULL THEN a.contact_id
+         WHEN p.candidates = 1 THEN p.contact_id END AS contact_id,
+    CASE WHEN a.call_id IS NOT NULL THEN 'association'
+         WHEN p.candidates = 1 THEN 'phone'
+         WHEN p.candidates > 1 THEN 'phone_ambiguous'
+         ELSE 'unmatched' END AS match_rule,
+    COALESCE(a.candidates, p.candidates, 0) AS candidates,
+    c.counterpart_e164 AS matched_phone_e164,
+    c.direction, c.call_timestamp, c.call_duration, c.call_to_number, c.call_from_number, c.status,
+    c.disposition, c.title, c.hubspot_owner_id
+FROM calls c
+LEFT JOIN by_association a ON a.call_id = c.hubspot_id
+LEFT JOIN by_phone p ON p.call_id = c.hubspot_id
+"""
+
+
+def create_views(connections: ConnectionFactory, schema: str, logger: logging.Logger) -> None:
+    """Create or replace the call→contact view when both default tables exist; never fail the run over it."""
+    conn = connections.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+                (qualified(schema, CONTACTS_TABLE), qualified(schema, CALLS_TABLE)),
+            )
+            row = cur.fetchone()
+            if not row or not row[0]:
+                return
+            view = qualified(schema, CALL_CONTACTS_VIEW)
+            cur.execute(
+                _VIEW_SQL.format(
+                    view=view,
+                    calls=qualified(schema, CALLS_TABLE),
+                    contacts=qualified(schema, CONTACTS_TABLE),
+                )
+            )
+            revoke_public_roles(cur, f"TABLE {view}")
+    except psycopg2.Error as exc:
+        logger.warning(
+            "View %s not created (custom table mappings?): %s",
+            CALL_CONTACTS_VIEW,
+            connections.scrub(str(exc)),
+        )
+    finally:
+        conn.close()
