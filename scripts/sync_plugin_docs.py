@@ -118,7 +118,7 @@ def hub_definition(plugin: Plugin, about: dict[str, Any]) -> dict[str, Any]:
         "variant": "hubspot-supabase",
         "label": plugin.name,
         "description": about.get("description") or plugin.name,
-        "pip_url": f"git+https://example.invalid/hubspot-supabase.git#subdirectory={plugin.package_dir}",
+        "pip_url": plugin.name,  # the published package; point it at a checkout until then
         "executable": plugin.name,
         "capabilities": sorted(about["capabilities"]),
         "settings": [meltano_setting(n, s) for n, s in about["settings"].get("properties", {}).items()],

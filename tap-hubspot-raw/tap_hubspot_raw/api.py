@@ -1,0 +1,61 @@
+"""HubSpot API facts the tap depends on, in one place (paths, page sizes, per-object knobs)."""
+
+from __future__ import annotations
+
+DEFAULT_API_URL = "https://api.hubapi.com"
+TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 - a URL path, not a secret
+
+OBJECTS_PATH = "/crm/v3/objects/{object_type}"
+BATCH_READ_PATH = "/crm/v3/objects/{object_type}/batch/read"
+SEARCH_PATH = "/crm/v3/objects/{object_type}/search"
+PROPERTIES_PATH = "/crm/v3/properties/{object_type}"
+ASSOCIATIONS_BATCH_PATH = "/crm/v4/associations/{from_type}/{to_type}/batch/read"
+
+LIST_PAGE_SIZE = 100  # v3 list endpoints: max 100 per page
+SEARCH_PAGE_SIZE = 200  # search: max 200 per page
+BATCH_READ_SIZE = 100  # v3 batch/read: max 100 inputs
+ASSOCIATIONS_BATCH_SIZE = 1000  # v4 associations batch/read: max 1,000 inputs
+
+# Longest URL we will build. HubSpot's real limit is undocumented (failures reported from ~8k chars of
+# property names; ~16k of URL worked), so stay well below and move the rest of the properties to a
+# POST batch/read body.
+MAX_URL_CHARS = 12_000
+
+# The property search filters and sorts on for "modified since". Contacts also have a hidden
+# hs_lastmodifieddate, but filtering contacts on it silently matches nothing.
+MODIFIED_PROPERTY = {"contacts": "lastmodifieddate"}
+DEFAULT_MODIFIED_PROPERTY = "hs_lastmodifieddate"
+
+# CRM v3 object types the generic stream code knows how to read.
+KNOWN_OBJECT_TYPES = (
+    "contacts",
+    "companies",
+    "deals",
+    "tickets",
+    "calls",
+    "emails",
+    "meetings",
+    "notes",
+    "tasks",
+    "products",
+    "line_items",
+    "quotes",
+)
+DEFAULT_OBJECT_TYPES = ("contacts", "deals", "calls")
+
+DEFAULT_ASSOCIATIONS: dict[str, tuple[str, ...]] = {
+    "contacts": ("deals", "calls"),
+    "deals": ("contacts",),
+    "calls": ("contacts",),
+}
+
+# Rate budgets (requests per rolling 10 s window) by HubSpot subscription tier, for private apps.
+RATE_LIMIT_TIERS = {"free": 100, "starter": 100, "professional": 190, "enterprise": 190, "api_pack": 250}
+DEFAULT_SEARCH_REQUESTS_PER_SECOND = 5
+BURST_WINDOW_SECONDS = 10.0
+SEARCH_WINDOW_SECONDS = 1.0
+
+
+def modified_property(object_type: str) -> str:
+    """Name of the property holding an object's last-modified time (what search filters on)."""
+    return MODIFIED_PROPERTY.get(object_type, DEFAULT_MODIFIED_PROPERTY)

@@ -1,0 +1,225 @@
+"""The conversation with HubSpot: base URL, auth, shared rate budget, error policy and retries.
+
+Every request of every stream goes through :class:`HubspotStream`, so the error policy lives here once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.streams import RESTStream
+from typing_extensions import override
+
+from tap_hubspot_raw.api import (
+    BURST_WINDOW_SECONDS,
+    DEFAULT_API_URL,
+    DEFAULT_SEARCH_REQUESTS_PER_SECOND,
+    RATE_LIMIT_TIERS,
+    SEARCH_WINDOW_SECONDS,
+)
+from tap_hubspot_raw.auth import build_authenticator
+from tap_hubspot_raw.ratelimit import RateBudget, SessionPool
+
+if TYPE_CHECKING:
+    from backoff.types import Details
+    from singer_sdk.authenticators import APIAuthenticatorBase
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.tap_base import Tap
+
+
+@dataclass(frozen=True)
+class RetryWaits:
+    """Seconds to wait before retrying. A module constant so tests can shrink it."""
+
+    rate_limited: float = 10.0  # 429 on the rolling 10-s window: HubSpot sends no Retry-After
+    search_rate_limited: float = 1.0  # 429 on the per-second search limit
+    server_error: float = 1.0  # first wait after a 5xx/timeout/dropped connection; doubles per try
+    max_wait: float = 60.0
+
+
+RETRY_WAITS = RetryWaits()
+DEFAULT_MAX_RETRIES = 8
+REQUEST_TIMEOUT_SECONDS = 120
+
+
+class Portal:
+    """What all streams of one tap instance share: the credentials and the portal's request budget."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        """Build the shared budget, session pool and authenticator from the tap config."""
+        per_window = (
+            config.get("requests_per_10_seconds") or RATE_LIMIT_TIERS[config.get("rate_limit_tier", "free")]
+        )
+        per_second = config.get("search_requests_per_second") or DEFAULT_SEARCH_REQUESTS_PER_SECOND
+        self.budget = RateBudget(per_window, per_second, BURST_WINDOW_SECONDS, SEARCH_WINDOW_SECONDS)
+        self.sessions = SessionPool(self.budget)
+        self.authenticator = build_authenticator(config)
+
+
+def hubspot_error(response: requests.Response) -> dict[str, Any]:
+    """HubSpot's JSON error body, or an empty dict (414s and proxies send HTML)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def missing_scopes(body: Mapping[str, Any]) -> list[str]:
+    """Scope names a 403 body says are required (HubSpot has used two keys for them)."""
+    contexts = [body.get("context") or {}] + [e.get("context") or {} for e in body.get("errors") or []]
+    scopes: list[str] = []
+    for context in contexts:
+        for key in ("requiredScopes", "requiredGranularScopes"):
+            scopes.extend(s for s in context.get(key) or [] if s not in scopes)
+    return scopes
+
+
+def is_search(response: requests.Response) -> bool:
+    """Whether the response answers a search request (its own rate limit)."""
+    return urlparse(response.url).path.rstrip("/").endswith("/search")
+
+
+class HubspotStream(RESTStream[Any]):
+    """Base stream: transport, auth, rate budget, error classification and retries for HubSpot."""
+
+    records_jsonpath = "$.results[*]"
+
+    def __init__(self, tap: Tap, *, portal: Portal, name: str, schema: dict | None = None) -> None:
+        """Create a stream drawing on the tap's shared ``portal``."""
+        self.portal = portal
+        super().__init__(tap=tap, name=name, schema=schema)
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
+
+    @property
+    @override
+    def authenticator(self) -> APIAuthenticatorBase:
+        return self.portal.authenticator
+
+    @property
+    @override
+    def requests_session(self) -> requests.Session:
+        return self.portal.sessions.get()
+
+    @property
+    @override
+    def timeout(self) -> int:
+        return REQUEST_TIMEOUT_SECONDS
+
+    def call_api(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> dict[str, Any]:
+        """One auxiliary request (properties, batch read, associations) under the same retry policy."""
+        prepared = self.build_prepared_request(
+            method=method,
+            url=self.url_base + path,
+            params=dict(params or {}),
+            json=body,
+            headers=self.http_headers,
+        )
+        response = self.request_decorator(self._request)(prepared, None)
+        return dict(response.json())
+
+    # Error policy -------------------------------------------------------------------------------
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        body = hubspot_error(response)
+        message = self.response_error_message(response)
+        if status == 429:
+            if body.get("policyName") == "DAILY":  # retrying would mean hours of 429s
+                raise FatalAPIError(f"HubSpot daily API limit reached; try again tomorrow. {message}")
+            wait = RETRY_WAITS.search_rate_limited if is_search(response) else RETRY_WAITS.rate_limited
+            self.portal.budget.window_for(urlparse(response.url).path).pause(wait)
+            raise RetriableAPIError(message, response)
+        if status >= 500 or status == 423:  # 423: record locked for ~2 s during heavy writes
+            raise RetriableAPIError(message, response)
+        if status == 401:
+            raise FatalAPIError(
+                f"HubSpot token invalid or expired: check access_token (or the OAuth settings). {message}"
+            )
+        if status == 403:
+            scopes = ", ".join(missing_scopes(body)) or "unknown (HubSpot did not say)"
+            raise FatalAPIError(f"HubSpot token lacks required scope(s): {scopes}. {message}")
+        raise FatalAPIError(message)
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        # Status, path, HubSpot's message and correlation id only: never the query string or headers.
+        body = hubspot_error(response)
+        correlation = body.get("correlationId") or response.headers.get("X-HubSpot-Correlation-Id", "-")
+        hubspot_message = body.get("message") or response.reason
+        category = body.get("category") or body.get("policyName") or ""
+        return (
+            f"HubSpot returned {response.status_code} for {response.request.method} "
+            f"{urlparse(response.url).path}: {hubspot_message}"
+            + (f" [{category}]" if category else "")
+            + f" (correlation id {correlation})"
+        )
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        attempt = 0
+        exception = yield  # type: ignore[misc]
+        while True:
+            attempt += 1
+            exception = yield self._retry_wait(exception, attempt)
+
+    @staticmethod
+    def _retry_wait(exception: BaseException, attempt: int) -> float:
+        response = getattr(exception, "response", None)
+        if isinstance(response, requests.Response):
+            retry_after = response.headers.get("Retry-After", "")
+            if retry_after.isdigit():  # rare from HubSpot, but authoritative when sent
+                return min(float(retry_after), RETRY_WAITS.max_wait)
+            if response.status_code == 429:
+                return RETRY_WAITS.search_rate_limited if is_search(response) else RETRY_WAITS.rate_limited
+        return min(RETRY_WAITS.server_error * 2 ** (attempt - 1), RETRY_WAITS.max_wait)
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        return value * random.uniform(1.0, 1.25)  # noqa: S311 - jitter, not cryptography
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries") or DEFAULT_MAX_RETRIES) + 1
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        exception = details.get("exception")
+        response = getattr(exception, "response", None)
+        reason = (
+            f"status {response.status_code}"
+            if isinstance(response, requests.Response)
+            else type(exception).__name__
+        )
+        self.log(
+            "Retrying HubSpot request in %.2f s after try %d (%s)",
+            details.get("wait") or 0.0,
+            details.get("tries") or 0,
+            reason,
+            level=logging.WARNING,
+        )
+
+    @override
+    def get_url(self, context: Context | None) -> str:
+        return self.url_base + self.path

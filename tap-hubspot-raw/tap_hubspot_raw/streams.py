@@ -1,0 +1,275 @@
+"""CRM object streams: one generic stream class, instantiated per object type.
+
+Full sync (no bookmark) pages the list endpoint (fast, 100/page, associations inline) for live and then
+archived objects. With a bookmark, the search endpoint returns what changed since then (minus the
+lookback), in modified order, and archived objects are swept from the list endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from singer_sdk.streams.rest import HTTPRequest, PageContext
+from typing_extensions import override
+
+from tap_hubspot_raw.api import (
+    BATCH_READ_PATH,
+    BATCH_READ_SIZE,
+    LIST_PAGE_SIZE,
+    MAX_URL_CHARS,
+    OBJECTS_PATH,
+    PROPERTIES_PATH,
+    SEARCH_PATH,
+    modified_property,
+)
+from tap_hubspot_raw.associations import chunked, embedded_associations, read_associations
+from tap_hubspot_raw.client import HubspotStream, Portal
+from tap_hubspot_raw.pagination import ListPaginator, SearchCursor, SearchPaginator, to_epoch_ms, to_iso
+from tap_hubspot_raw.progress import Progress
+from tap_hubspot_raw.schemas import object_schema, property_names, select_properties
+
+if TYPE_CHECKING:
+    import requests
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
+    from singer_sdk.tap_base import Tap
+
+Record = dict[str, Any]
+Associations = dict[str, dict[str, list[str]]]  # object id -> to_type -> ids
+URL_OVERHEAD_CHARS = 300  # limit, archived, after cursor and separators
+
+
+@dataclass(frozen=True)
+class Phase:
+    """What :meth:`CrmObjectStream.request_records` is reading right now."""
+
+    archived: bool = False
+    search_from: SearchCursor | None = None  # set: search endpoint from this cursor
+
+
+class CrmObjectStream(HubspotStream):
+    """Any HubSpot CRM v3 object type (contacts, deals, calls, companies, ...)."""
+
+    primary_keys: ClassVar[list[str]] = ["id"]
+    replication_key = "updatedAt"
+    payload_as_json = True
+    STATE_MSG_FREQUENCY = 1000
+
+    def __init__(self, tap: Tap, *, portal: Portal, object_type: str, associations: Iterable[str]) -> None:
+        """Create the stream for ``object_type`` with the given association types."""
+        self.object_type = object_type
+        self.association_types = tuple(associations)
+        self.modified_property = modified_property(object_type)
+        self.path = OBJECTS_PATH.format(object_type=object_type)
+        self._phase = Phase()
+        self._paginator: BaseAPIPaginator | None = None
+        super().__init__(tap, portal=portal, name=object_type)
+        self._progress = Progress(self.logger, object_type)
+
+    # Schema -------------------------------------------------------------------------------------
+
+    @property
+    @override
+    def schema(self) -> dict:
+        if self._schema is None:  # discovered lazily, unless a catalog already says what to read
+            self._schema = self._input_schema or self.discover_schema()
+        return self._schema
+
+    def discover_schema(self) -> dict:
+        """Schema from ``GET /crm/v3/properties/{type}`` (custom properties included)."""
+        payload = self.call_api("GET", PROPERTIES_PATH.format(object_type=self.object_type))
+        definitions = select_properties(
+            payload.get("results") or [],
+            (self.config.get("properties_include") or {}).get(self.object_type),
+            (self.config.get("properties_exclude") or {}).get(self.object_type),
+        )
+        return object_schema(definitions, self.association_types)
+
+    @cached_property
+    def requested_properties(self) -> list[str]:
+        """Every property name the records carry."""
+        return property_names(self.effective_schema)
+
+    @cached_property
+    def url_properties(self) -> list[str]:
+        """The properties that fit in a list URL; the rest come from batch/read (avoids 414)."""
+        budget = MAX_URL_CHARS - len(self.url_base + self.path) - URL_OVERHEAD_CHARS
+        budget -= len("&associations=" + ",".join(self.association_types) + "&properties=")
+        chosen: list[str] = []
+        for name in self.requested_properties:
+            budget -= len(quote(name, safe="")) + 1
+            if budget < 0:
+                break
+            chosen.append(name)
+        return chosen
+
+    # State --------------------------------------------------------------------------------------
+
+    @property
+    def bookmark_ms(self) -> int | None:
+        """The stream's bookmark from the input state, in epoch ms (None: full sync)."""
+        bookmark = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
+        value = bookmark.get("replication_key_value")
+        return to_epoch_ms(str(value)) if value else None
+
+    @property
+    @override
+    def is_sorted(self) -> bool:
+        return self.bookmark_ms is not None  # search pages come out in modified order
+
+    @property
+    @override
+    def check_sorted(self) -> bool:
+        # Incremental: the bookmark follows the last emitted search record; the archived sweep that
+        # follows is unordered and the run ends by moving the bookmark to the sync's start.
+        return not self.is_sorted
+
+    # Reading ------------------------------------------------------------------------------------
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        bookmark = self.bookmark_ms
+        high = self._initialized_at  # bookmark never later than the sync start
+        if bookmark is None:
+            start = self.config.get("start_date")
+            since = to_epoch_ms(start) if start else None
+            changed = _since(since, "updatedAt")
+            yield from self._read("live", Phase(archived=False), changed)
+            yield from self._read("archived", Phase(archived=True), changed)
+        else:
+            low = max(bookmark - int(self.config.get("lookback_minutes", 5)) * 60_000, 0)
+            yield from self._read("changed", Phase(search_from=SearchCursor(low_ms=low, high_ms=high)), None)
+            # Archived during this run (after ``high``): left for the next run, whose window covers it.
+            yield from self._read("archived", Phase(archived=True), _between(low, high, "archivedAt"))
+        # Everything modified up to the sync's start has been read: the next run starts there.
+        self._increment_stream_state({self.replication_key: to_iso(high)}, context=context)
+
+    @override
+    def get_replication_key_signpost(self, context: Context | None = None) -> str:
+        # Caps the full-sync bookmark at the instant the reads are bounded by, in HubSpot's format.
+        return to_iso(self._initialized_at)
+
+    def _read(self, label: str, phase: Phase, keep: Callable[[Record], bool] | None) -> Iterator[Record]:
+        self._phase = phase
+        self._progress = Progress(self.logger, f"{self.name} ({label})")
+        for record in self.request_records(None):
+            if keep is None or keep(record):
+                yield record
+        self._progress.log()
+
+    @override
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        cursor = self._phase.search_from
+        self._paginator = SearchPaginator(cursor, self.modified_property) if cursor else ListPaginator()
+        return self._paginator
+
+    @override
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        token = page.next_page_token
+        if isinstance(token, SearchCursor):
+            return HTTPRequest(
+                url=self.url_base + SEARCH_PATH.format(object_type=self.object_type),
+                method="POST",
+                headers=self.http_headers,
+                data=token.body(self.modified_property, self.requested_properties),
+            )
+        params = {
+            "limit": LIST_PAGE_SIZE,
+            "archived": str(self._phase.archived).lower(),
+            "properties": ",".join(self.url_properties) or None,
+            "associations": ",".join(self.association_types) or None,
+            "after": token,
+        }
+        return HTTPRequest(
+            url=self.url_base + self.path, headers=self.http_headers, params=params, safe_query_chars=","
+        )
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[Record]:
+        payload = response.json()
+        results: list[Record] = payload.get("results") or []
+        if isinstance(self._paginator, SearchPaginator):
+            self._write_state_message()  # everything emitted so far is covered; resume from here
+            results = [r for r in results if self._paginator.accept(r)]
+            associations = self._read_associations([str(r["id"]) for r in results])
+        else:
+            self._merge_unlisted_properties(results)
+            associations = self._complete_associations(results)
+        self._progress.add(len(results), payload.get("total"))
+        for record in results:
+            yield self._shape(record, associations)
+
+    # Enrichment ---------------------------------------------------------------------------------
+
+    def _post(self, path: str, body: Any) -> dict[str, Any]:
+        return self.call_api("POST", path, body=body)
+
+    def _read_associations(self, ids: list[str]) -> Associations:
+        found: Associations = {object_id: {} for object_id in ids}
+        for to_type in self.association_types if ids else ():
+            by_id = read_associations(self._post, self.object_type, to_type, ids)
+            for object_id in ids:
+                found[object_id][to_type] = by_id.get(object_id, [])
+        return found
+
+    def _complete_associations(self, results: list[Record]) -> Associations:
+        found: Associations = {str(r["id"]): {} for r in results}
+        for to_type in self.association_types:
+            truncated: list[str] = []
+            for record in results:
+                ids, cut = embedded_associations(record, to_type)
+                found[str(record["id"])][to_type] = ids
+                if cut:
+                    truncated.append(str(record["id"]))
+            if truncated:  # HubSpot embedded only a first page: read them all
+                by_id = read_associations(self._post, self.object_type, to_type, truncated)
+                for object_id in truncated:
+                    found[object_id][to_type] = by_id.get(object_id, [])
+        return found
+
+    def _merge_unlisted_properties(self, results: list[Record]) -> None:
+        """Fetch properties that did not fit in the list URL through POST batch/read, merge by id."""
+        rest = self.requested_properties[len(self.url_properties) :]
+        if not rest or not results:
+            return
+        path = BATCH_READ_PATH.format(object_type=self.object_type)
+        fetched: dict[str, dict[str, Any]] = {}
+        for chunk in chunked([str(r["id"]) for r in results], BATCH_READ_SIZE):
+            payload = self.call_api(
+                "POST",
+                path,
+                params={"archived": str(self._phase.archived).lower()},
+                body={"inputs": [{"id": object_id} for object_id in chunk], "properties": rest},
+            )
+            fetched.update({str(r["id"]): r.get("properties") or {} for r in payload.get("results") or []})
+        for record in results:
+            values = fetched.get(str(record["id"]), {})
+            record.setdefault("properties", {}).update({name: values.get(name) for name in rest})
+
+    def _shape(self, record: Record, associations: Associations) -> Record:
+        object_id = str(record["id"])
+        return {
+            "id": object_id,
+            "properties": record.get("properties") or {},
+            "createdAt": record.get("createdAt"),
+            "updatedAt": record.get("updatedAt"),
+            "archived": bool(record.get("archived", self._phase.archived)),
+            "archivedAt": record.get("archivedAt"),
+            "associations": associations.get(object_id, {}),
+        }
+
+
+def _since(epoch_ms: int | None, field: str) -> Callable[[Record], bool] | None:
+    """A filter keeping records whose ``field`` is at or after ``epoch_ms`` (None: keep all)."""
+    if epoch_ms is None:
+        return None
+    return lambda record: bool(record.get(field)) and to_epoch_ms(record[field]) >= epoch_ms
+
+
+def _between(low_ms: int, high_ms: int, field: str) -> Callable[[Record], bool]:
+    """A filter keeping records whose ``field`` lies in ``[low_ms, high_ms]``."""
+    return lambda record: bool(record.get(field)) and low_ms <= to_epoch_ms(record[field]) <= high_ms

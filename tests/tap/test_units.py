@@ -1,0 +1,116 @@
+"""Unit behaviour of the tap's building blocks: search cursor, rate budget, errors, config checks."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_hubspot_raw.client import missing_scopes
+from tap_hubspot_raw.pagination import SearchCursor, SearchPaginator, to_epoch_ms, to_iso
+from tap_hubspot_raw.ratelimit import RateBudget, RollingWindow
+from tap_hubspot_raw.tap import TapHubspotRaw
+
+
+def _response(payload: dict) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 200
+    response._content = json.dumps(payload).encode()
+    return response
+
+
+def _page(stamps: list[int], first_id: int = 1, more: bool = True) -> requests.Response:
+    results = [
+        {"id": str(first_id + i), "properties": {"hs_lastmodifieddate": to_iso(ms)}, "updatedAt": to_iso(ms)}
+        for i, ms in enumerate(stamps)
+    ]
+    payload: dict = {"total": 999, "results": results}
+    if more:
+        payload["paging"] = {"next": {"after": str(len(results))}}
+    return _response(payload)
+
+
+def test_iso_and_epoch_ms_round_trip():
+    assert to_epoch_ms(to_iso(1_700_000_000_123)) == 1_700_000_000_123
+    assert to_epoch_ms("1700000000123") == 1_700_000_000_123
+    assert to_epoch_ms("2023-11-14T22:13:20+00:00") == 1_700_000_000_000
+
+
+def test_given_page_spanning_timestamps_when_advancing_then_restarts_at_last_timestamp_skipping_seen_ids():
+    paginator = SearchPaginator(SearchCursor(low_ms=1000, high_ms=9000), "hs_lastmodifieddate")
+    paginator.advance(_page([1000, 1001, 1005, 1005]))
+    cursor = paginator.current_value
+    assert (cursor.low_ms, cursor.tie_ms, cursor.seen) == (1005, None, frozenset({"3", "4"}))
+    assert not paginator.accept({"id": "3"})
+    assert paginator.accept({"id": "5"})
+
+
+def test_given_full_page_on_one_millisecond_when_advancing_then_reads_that_millisecond_by_id():
+    paginator = SearchPaginator(SearchCursor(low_ms=1000, high_ms=9000), "hs_lastmodifieddate")
+    paginator.advance(_page([1000] * 4))
+    cursor = paginator.current_value
+    assert (cursor.tie_ms, cursor.after_id) == (1000, 0)
+    body = cursor.body("hs_lastmodifieddate", ["a"])
+    assert body["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+    paginator.advance(_page([1000] * 4, first_id=5))
+    assert paginator.current_value.after_id == 8
+    paginator.advance(_page([1000], first_id=9, more=False))
+    cursor = paginator.current_value
+    assert (cursor.low_ms, cursor.tie_ms, cursor.seen) == (1001, None, frozenset())
+    assert not paginator.finished
+
+
+def test_given_last_page_when_advancing_then_finishes():
+    paginator = SearchPaginator(SearchCursor(low_ms=1000, high_ms=9000), "hs_lastmodifieddate")
+    paginator.advance(_page([1000, 2000], more=False))
+    assert paginator.finished
+
+
+def test_rolling_window_blocks_once_the_budget_is_spent():
+    window = RollingWindow(limit=3, window_seconds=0.3)
+    started = time.monotonic()
+    for _ in range(3):
+        window.acquire()
+    assert time.monotonic() - started < 0.1
+    window.acquire()
+    assert time.monotonic() - started >= 0.25
+
+
+def test_rate_headers_reporting_an_exhausted_window_pause_the_budget():
+    budget = RateBudget(requests_per_window=100, search_per_second=5, window_seconds=10)
+    headers = {"X-HubSpot-RateLimit-Max": "50", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+    budget.observe("/crm/v3/objects/contacts", {**headers, "X-HubSpot-RateLimit-Remaining": "40"})
+    assert budget.burst.limit == 50  # HubSpot's stricter figure wins
+    headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "200"
+    budget.observe("/crm/v3/objects/contacts", {**headers, "X-HubSpot-RateLimit-Remaining": "0"})
+    started = time.monotonic()
+    budget.burst.acquire()
+    assert time.monotonic() - started >= 0.15
+    assert budget.window_for("/crm/v3/objects/deals/search") is budget.search
+
+
+def test_missing_scopes_are_read_from_either_key():
+    body = {
+        "errors": [{"context": {"requiredScopes": ["crm.objects.contacts.read"]}}],
+        "context": {"requiredGranularScopes": ["crm.objects.deals.read"]},
+    }
+    assert set(missing_scopes(body)) == {"crm.objects.contacts.read", "crm.objects.deals.read"}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({}, "Set access_token"),
+        ({"client_id": "x", "client_secret": "y"}, "missing: refresh_token"),
+        ({"access_token": "t", "object_types": ["contacts", "widgets"]}, "Unknown object type(s) widgets"),
+        ({"access_token": "t", "properties_exclude": {"tickets": ["a"]}}, "not in object_types: tickets"),
+        ({"access_token": "t", "rate_limit_tier": "platinum"}, "platinum"),
+    ],
+)
+def test_bad_config_is_rejected_with_a_clear_message(config, expected):
+    with pytest.raises(ConfigValidationError) as raised:
+        TapHubspotRaw(config=config, parse_env_config=False)
+    assert any(expected in error for error in raised.value.errors)
