@@ -15,6 +15,7 @@ from target_supabase_hybrid.mappings import PromotedColumn, TableMapping
 SYNC_LOGS_TABLE = "sync_logs"
 PUBLIC_API_ROLES = ("anon", "authenticated")
 E164_SUFFIX = "_e164"
+RAW_HASH_COLUMN = "raw_hash"
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +41,14 @@ class TableColumn:
 
 
 def loaded_columns(mapping: TableMapping) -> list[TableColumn]:
-    """Columns written per row, in COPY order: keys, promoted (+ E.164 twins), raw_json."""
+    """Columns written per row, in COPY order: keys, promoted (+ E.164 twins), raw_hash, raw_json."""
     columns = [TableColumn(name, "text") for name in mapping.key_column_names]
     for promoted in mapping.columns:
         columns.append(TableColumn(promoted.name, promoted.sql_type, promoted))
         if promoted.phone:
             columns.append(TableColumn(promoted.name + E164_SUFFIX, "text", promoted, is_e164=True))
+    # md5 of the JSON text sent as raw_json: unchanged records are recognised without touching jsonb.
+    columns.append(TableColumn(RAW_HASH_COLUMN, "text"))
     columns.append(TableColumn("raw_json", "jsonb"))
     return columns
 

@@ -1,49 +1,136 @@
-"""The SQL of one batch: COPY into a staging table dropped at commit, then one upsert that skips no-ops."""
+"""The SQL of one batch: look up stored hashes, stream COPY into a staging table dropped at commit, then one
+upsert that skips no-ops."""
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterable, Iterator, Sequence
 
+import psycopg2.errors
 from psycopg2.extensions import cursor as Cursor  # noqa: N812
 
-from target_supabase_hybrid.connector import TableColumn, qualified, quote
+from target_supabase_hybrid.connector import RAW_HASH_COLUMN, TableColumn, qualified, quote
 from target_supabase_hybrid.values import replace_lone_surrogates
 
 STAGE_TABLE = "target_supabase_hybrid_stage"
+# COPY data is produced and sent in chunks of about this many characters (~60 HubSpot records), so the server
+# parses each chunk while Python converts the next one.
+COPY_CHUNK_CHARS = 1 << 16
 
 
 def encode_lines(lines: list[str]) -> bytes:
     """COPY payload as UTF-8; unpaired surrogates (from `\\ud800` escapes in the input) become U+FFFD."""
-    text = "\n".join(lines) + "\n"
+    return _encode("\n".join(lines) + "\n")
+
+
+def _encode(text: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return replace_lone_surrogates(text).encode("utf-8")
 
 
-def stage(cur: Cursor, columns: list[TableColumn], lines: list[str]) -> None:
-    """Create the temp staging table (`ON COMMIT DROP`: nothing outlives the transaction) and COPY into it."""
+class CopyStream:
+    """A read-only file object producing COPY text lazily from an iterator of lines (for `copy_expert`)."""
+
+    def __init__(self, lines: Iterable[str], chunk_chars: int = COPY_CHUNK_CHARS) -> None:
+        """Lines without their trailing newline; nothing is produced before the first `read`."""
+        self._lines: Iterator[str] = iter(lines)
+        self._chunk_chars = chunk_chars
+
+    def read(self, size: int = -1) -> bytes:
+        """The next chunk of whole lines (~`chunk_chars`, whatever `size` asks), encoded; b"" at the end."""
+        parts: list[str] = []
+        length = 0
+        for line in self._lines:
+            parts.append(line)
+            length += len(line) + 1
+            if length >= self._chunk_chars:
+                break
+        if not parts:
+            return b""
+        parts.append("")
+        return _encode("\n".join(parts))
+
+
+def has_rows(cur: Cursor, schema: str, table: str) -> bool:
+    """Whether the table holds any row."""
+    cur.execute(f"SELECT EXISTS (SELECT FROM {qualified(schema, table)})")
+    row = cur.fetchone()
+    return bool(row and row[0])
+
+
+def stored_hashes(
+    cur: Cursor, schema: str, table: str, keys: tuple[str, ...], batch_keys: Sequence[tuple[str, ...]]
+) -> dict[tuple[str, ...], str | None]:
+    """`raw_hash` of the rows that already exist for `batch_keys` (an index lookup, no jsonb involved)."""
+    if not batch_keys:
+        return {}
+    probe = ", ".join(f"b{i}" for i in range(len(keys)))
+    match = " AND ".join(f"t.{quote(k)} = b.b{i}" for i, k in enumerate(keys))
+    cur.execute(
+        f"SELECT {', '.join(f't.{quote(k)}' for k in keys)}, t.{quote(RAW_HASH_COLUMN)}"
+        f" FROM {qualified(schema, table)} AS t"
+        f" JOIN unnest({', '.join(['%s::text[]'] * len(keys))}) AS b({probe}) ON {match}",
+        [list(column) for column in zip(*batch_keys, strict=True)],
+    )
+    width = len(keys)
+    return {tuple(row[:width]): row[width] for row in cur.fetchall()}
+
+
+def stage(cur: Cursor, columns: list[TableColumn], lines: Iterable[str]) -> None:
+    """Create the temp staging table (`ON COMMIT DROP`: nothing outlives the transaction) and COPY into it.
+
+    `lines` is consumed while the COPY runs, so a generator overlaps row building with server-side parsing.
+    """
     definitions = ", ".join(f"{quote(c.name)} {c.sql_type}" for c in columns)
     cur.execute(f"CREATE TEMP TABLE {STAGE_TABLE} ({definitions}) ON COMMIT DROP")
     names = ", ".join(quote(c.name) for c in columns)
-    cur.copy_expert(f"COPY {STAGE_TABLE} ({names}) FROM STDIN", io.BytesIO(encode_lines(lines)))
+    cur.copy_expert(f"COPY {STAGE_TABLE} ({names}) FROM STDIN", CopyStream(lines))
+
+
+def copy_new_rows(
+    cur: Cursor, schema: str, table: str, columns: list[TableColumn], lines: Iterable[str]
+) -> bool:
+    """COPY rows whose keys are all new straight into the table (no staging, no upsert).
+
+    Runs in a savepoint: if a key exists after all (a concurrent writer, or a key repeated across batches of
+    this run) it rolls back to it and returns False, and the caller takes the staged upsert path.
+    """
+    cur.execute("SAVEPOINT target_supabase_hybrid_direct")
+    names = ", ".join(quote(c.name) for c in columns)
+    try:
+        cur.copy_expert(f"COPY {qualified(schema, table)} ({names}) FROM STDIN", CopyStream(lines))
+    except psycopg2.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT target_supabase_hybrid_direct")
+        return False
+    cur.execute("RELEASE SAVEPOINT target_supabase_hybrid_direct")
+    return True
 
 
 def upsert(
     cur: Cursor, schema: str, table: str, keys: tuple[str, ...], columns: list[TableColumn]
 ) -> tuple[int, int]:
-    """Merge the staging table into the table; return (inserted, updated). Unchanged rows: untouched."""
+    """Merge the staging table into the table; return (inserted, updated).
+
+    Rows whose stored `raw_hash` equals the staged one are left untouched. A row whose hash differs but whose
+    `raw_json` is equal (e.g. stored before `raw_hash` existed) gets its hash and columns refreshed but keeps
+    its `synced_at` and counts as unchanged.
+    """
     names = ", ".join(quote(c.name) for c in columns)
     updates = ", ".join(f"{quote(c.name)} = EXCLUDED.{quote(c.name)}" for c in columns if c.name not in keys)
+    raw_hash = quote(RAW_HASH_COLUMN)
     cur.execute(
         f"""WITH merged AS (
             INSERT INTO {qualified(schema, table)} AS t ({names})
             SELECT {names} FROM {STAGE_TABLE}
-            ON CONFLICT ({", ".join(quote(k) for k in keys)}) DO UPDATE SET {updates}, synced_at = now()
-            WHERE t.raw_json IS DISTINCT FROM EXCLUDED.raw_json
-            RETURNING (xmax = 0) AS inserted
+            ON CONFLICT ({", ".join(quote(k) for k in keys)}) DO UPDATE SET {updates},
+                synced_at = CASE WHEN t.raw_json IS DISTINCT FROM EXCLUDED.raw_json THEN now()
+                                 ELSE t.synced_at END
+            WHERE t.{raw_hash} IS DISTINCT FROM EXCLUDED.{raw_hash}
+            RETURNING (xmax = 0) AS inserted, synced_at = now() AS changed
         )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"""
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted AND changed)
+        FROM merged"""
     )
     row = cur.fetchone()
     assert row is not None  # noqa: S101 - an aggregate always returns one row

@@ -1,11 +1,16 @@
-"""One record → one line of COPY text for the staging table, plus the per-column conversion-failure tally."""
+"""Records → staging rows: dedupe by key, hash each record's JSON, and stream COPY text for changed ones.
+
+A batch is prepared in two steps. `collect` (before the transaction) serialises each record once, keys it
+and hashes the JSON text (`raw_hash`); the last record per key wins. `copy_lines` (during the COPY) converts
+the promoted columns lazily, so Python builds rows while PostgreSQL parses the ones already sent.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from target_supabase_hybrid.connector import TableColumn
 from target_supabase_hybrid.mappings import RECORD_HASH_SOURCE, TableMapping
@@ -22,14 +27,22 @@ from target_supabase_hybrid.values import (
 )
 
 
+class Entry(NamedTuple):
+    """One distinct record of a batch: its key, the record, its JSON text and the md5 of that text."""
+
+    key: tuple[str, ...]
+    record: dict[str, Any]
+    text: str
+    hash: str
+
+
 @dataclass
 class Batch:
-    """A batch ready for COPY: one text line per distinct key."""
+    """A deduplicated batch (one entry per distinct key, the last record wins)."""
 
     received: int
     duplicates: int
-    lines: list[str] = field(default_factory=list)
-    conversion_nulls: Counter[str] = field(default_factory=Counter)
+    entries: list[Entry] = field(default_factory=list)
 
 
 class MissingKeyValueError(ValueError):
@@ -43,6 +56,7 @@ class RowBuilder:
         """Precompute the converters for `columns` (as returned by `connector.loaded_columns`)."""
         self.mapping = mapping
         self._key_sources = tuple(source for _, source in mapping.key_columns)
+        self._hash_keyed = self._key_sources == (RECORD_HASH_SOURCE,)
         self._promoted: list[tuple[str, tuple[str, ...], Callable[[Any], str | None]]] = []
         for column in columns:
             if column.source is None:
@@ -52,7 +66,7 @@ class RowBuilder:
 
     def key_of(self, record: dict[str, Any], record_text: str) -> tuple[str, ...]:
         """The record's key as text; the whole-record hash for keyless streams."""
-        if self._key_sources == (RECORD_HASH_SOURCE,):
+        if self._hash_keyed:
             return (record_hash(record_text),)
         key = tuple(to_text(record.get(source)) for source in self._key_sources)
         if any(part is None for part in key):
@@ -62,19 +76,24 @@ class RowBuilder:
             )
         return key  # type: ignore[return-value]
 
-    def build(self, records: Iterable[dict[str, Any]]) -> Batch:
-        """Staging lines for the batch, deduplicated by key (the last record wins)."""
+    def collect(self, records: Iterable[dict[str, Any]]) -> Batch:
+        """Serialise, key and hash the batch's records, deduplicated by key (the last record wins)."""
         latest: dict[tuple[str, ...], tuple[dict[str, Any], str]] = {}
         received = 0
         for record in records:
             received += 1
             text = record_json(record)
             latest[self.key_of(record, text)] = (record, text)
-        batch = Batch(received=received, duplicates=received - len(latest))
+        entries = [
+            Entry(key, record, text, key[0] if self._hash_keyed else record_hash(text))
+            for key, (record, text) in latest.items()
+        ]
+        return Batch(received=received, duplicates=received - len(entries), entries=entries)
+
+    def copy_lines(self, entries: Iterable[Entry], failures: Counter[str]) -> Iterator[str]:
+        """COPY text lines (keys, promoted columns, raw_hash, raw_json); unconvertible values → `failures`."""
         promoted = self._promoted
-        failures = batch.conversion_nulls
-        append = batch.lines.append
-        for key, (record, text) in latest.items():
+        for key, record, text, digest in entries:
             fields = [copy_text(part) for part in key]
             for name, path, convert in promoted:
                 try:
@@ -83,6 +102,6 @@ class RowBuilder:
                     failures[name] += 1
                     converted = None
                 fields.append(COPY_NULL if converted is None else converted)
+            fields.append(digest)
             fields.append(text.replace("\\", "\\\\"))
-            append("\t".join(fields))
-        return batch
+            yield "\t".join(fields)

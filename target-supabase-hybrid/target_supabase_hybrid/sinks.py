@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,6 +38,7 @@ class HybridSink(BatchSink):
     ) -> None:
         """Resolve the table mapping; the connection opens in `setup`."""
         self.target = target
+        self._max_size: int | None = None
         super().__init__(target, stream_name, schema, key_properties)
         self.db_schema: str = self.config.get("schema") or "public"
         self.mapping = resolve_mapping(stream_name, self.key_properties, self.config.get("tables"))
@@ -44,11 +46,18 @@ class HybridSink(BatchSink):
         self.rows = RowBuilder(self.mapping, self.columns, target.phones)
         self.sync_log = target.sync_log_for(stream_name, self.mapping.table)
         self._conn: Connection | None = None
+        # False while the table was empty when this sink started: no stored hashes to look up.
+        self._table_had_rows = True
 
     @property
     @override
     def max_size(self) -> int:
-        return int(self.config.get("batch_size_rows") or self.config.get("batch_size") or 10_000)
+        # Read for every record (`is_full`): computed once.
+        if self._max_size is None:
+            self._max_size = int(
+                self.config.get("batch_size_rows") or self.config.get("batch_size") or 10_000
+            )
+        return self._max_size
 
     def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
@@ -89,6 +98,7 @@ class HybridSink(BatchSink):
                 connector.ensure_sync_logs(cur, self.db_schema)
                 added = connector.ensure_table(cur, self.db_schema, self.mapping)
                 self.sync_log.open(cur)
+                self._table_had_rows = loader.has_rows(cur, self.db_schema, self.mapping.table)
             if added:
                 failed = backfill(conn, self.db_schema, self.mapping, added, self.target.phones)
                 self.logger.info(
@@ -106,11 +116,14 @@ class HybridSink(BatchSink):
         if not records:
             return
         started = time.perf_counter()
-        batch = self._guarded(lambda: self.rows.build(records), received=len(records))
+        batch = self._guarded(lambda: self.rows.collect(records), received=len(records))
+        self._commit(batch, started)
+
+    def _commit(self, batch: Batch, started: float) -> None:
         finishing = self.target.is_finishing
         before = self.sync_log.totals
-        totals = self._guarded(
-            lambda: self._transaction(lambda conn: self._load(conn, batch, finishing)), len(records)
+        totals, nulls = self._guarded(
+            lambda: self._transaction(lambda conn: self._load(conn, batch, finishing)), batch.received
         )
         self.sync_log.committed(totals, "success" if finishing else "running")
         self.tally_record_written(totals.inserted + totals.updated - before.inserted - before.updated)
@@ -123,26 +136,50 @@ class HybridSink(BatchSink):
             totals.inserted,
             totals.updated,
             totals.unchanged,
-            f"conversion NULLs {dict(batch.conversion_nulls)}"
-            if batch.conversion_nulls
-            else "no conversion NULLs",
+            f"conversion NULLs {dict(nulls)}" if nulls else "no conversion NULLs",
         )
 
-    def _load(self, conn: Connection, batch: Batch, finishing: bool) -> Totals:
+    def _load(self, conn: Connection, batch: Batch, finishing: bool) -> tuple[Totals, Counter[str]]:
+        """Skip records whose stored `raw_hash` matches, COPY the rest (straight into the table when none of
+        their keys exists yet, else through staging + upsert), log the totals."""
+        nulls: Counter[str] = Counter()
+        keys = self.mapping.key_column_names
         with conn.cursor() as cur:
-            loader.stage(cur, self.columns, batch.lines)
-            inserted, updated = loader.upsert(
-                cur, self.db_schema, self.mapping.table, self.mapping.key_column_names, self.columns
-            )
+            if self.config.get("synchronous_commit_off"):
+                cur.execute("SET LOCAL synchronous_commit = off")
+            entries = batch.entries
+            all_new = not self._table_had_rows
+            if self._table_had_rows:
+                stored = loader.stored_hashes(
+                    cur, self.db_schema, self.mapping.table, keys, [e.key for e in entries]
+                )
+                entries = [e for e in entries if stored.get(e.key) != e.hash]
+                all_new = not stored
+            inserted = updated = 0
+            if entries and all_new:
+                nulls = Counter()
+                if loader.copy_new_rows(
+                    cur,
+                    self.db_schema,
+                    self.mapping.table,
+                    self.columns,
+                    self.rows.copy_lines(entries, nulls),
+                ):
+                    inserted = len(entries)
+                    entries = []
+            if entries:
+                nulls = Counter()
+                loader.stage(cur, self.columns, self.rows.copy_lines(entries, nulls))
+                inserted, updated = loader.upsert(cur, self.db_schema, self.mapping.table, keys, self.columns)
             totals = self.sync_log.totals.plus(
                 received=batch.received,
                 inserted=inserted,
                 updated=updated,
                 duplicates=batch.duplicates,
-                nulls=batch.conversion_nulls,
+                nulls=nulls,
             )
             self.sync_log.write(cur, totals, "success" if finishing else "running")
-        return totals
+        return totals, nulls
 
     def _guarded(self, work: Callable[[], T], received: int) -> T:
         """Run `work`; on failure record it in `sync_logs`, then stop the run with a scrubbed error."""
