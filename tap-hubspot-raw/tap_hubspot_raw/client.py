@@ -46,6 +46,7 @@ class RetryWaits:
 
 RETRY_WAITS = RetryWaits()
 DEFAULT_MAX_RETRIES = 8
+DEFAULT_MAX_CONCURRENCY = 8  # covers (10-s budget + search budget) x 250 ms latency on every tier
 REQUEST_TIMEOUT_SECONDS = 120
 
 
@@ -58,8 +59,16 @@ class Portal:
             config.get("requests_per_10_seconds") or RATE_LIMIT_TIERS[config.get("rate_limit_tier", "free")]
         )
         per_second = config.get("search_requests_per_second") or DEFAULT_SEARCH_REQUESTS_PER_SECOND
-        self.budget = RateBudget(per_window, per_second, BURST_WINDOW_SECONDS, SEARCH_WINDOW_SECONDS)
-        self.sessions = SessionPool(self.budget)
+        self.max_concurrency = int(config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY)
+        self.budget = RateBudget(
+            per_window,
+            per_second,
+            BURST_WINDOW_SECONDS,
+            SEARCH_WINDOW_SECONDS,
+            # An explicit budget is a promise (headroom for other apps); a tier is a guess HubSpot corrects.
+            follow_headers=not config.get("requests_per_10_seconds"),
+        )
+        self.sessions = SessionPool(self.budget, self.max_concurrency)
         self.authenticator = build_authenticator(config)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,38 +20,78 @@ from typing_extensions import override
 
 # Requests kept in reserve when HubSpot reports others are using the same portal budget.
 HEADER_RESERVE = 2
-# Windows are stretched slightly: HubSpot counts a request when it arrives, we when we send it.
+# Windows are stretched slightly: HubSpot counts a request when it arrives (after a variable delay), we when
+# we send it. Proportional plus absolute: 10 s -> 10.75 s, 1 s -> 1.15 s.
 WINDOW_MARGIN = 1.05
+WINDOW_MARGIN_SECONDS = 0.25
+SEARCH_WINDOW_MARGIN_SECONDS = 0.1
+PRIORITY_POLL_SECONDS = 0.005
+_thread_priority = threading.local()
+
+
+@contextmanager
+def priority_requests() -> Iterator[None]:
+    """Requests the calling thread sends inside this block go first when the budget is contended."""
+    previous = getattr(_thread_priority, "on", False)
+    _thread_priority.on = True
+    try:
+        yield
+    finally:
+        _thread_priority.on = previous
 
 
 class RollingWindow:
     """At most ``limit`` acquisitions in any ``window_seconds``; thread-safe, blocking."""
 
-    def __init__(self, limit: int, window_seconds: float) -> None:
-        """Create a window allowing ``limit`` acquisitions per ``window_seconds``."""
+    def __init__(self, limit: int, window_seconds: float, *, follow_headers: bool = False) -> None:
+        """Create a window allowing ``limit`` acquisitions per ``window_seconds``.
+
+        ``follow_headers``: HubSpot's reported limit may also *raise* ``limit`` (the configured figure was
+        only a guess from the tier); otherwise headers can only tighten it.
+        """
         self.limit = max(1, limit)
-        self.window_seconds = window_seconds * WINDOW_MARGIN
+        self.follow_headers = follow_headers
+        self.margin_seconds = WINDOW_MARGIN_SECONDS if window_seconds > 1 else SEARCH_WINDOW_MARGIN_SECONDS
+        self.window_seconds = window_seconds * WINDOW_MARGIN + self.margin_seconds
         self._stamps: deque[float] = deque()
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        self._priority_waiting = 0
 
-    def acquire(self) -> float:
-        """Block until a slot is free, take it, and return the seconds waited."""
+    def acquire(self, *, priority: bool = False) -> float:
+        """Block until a slot is free, take it, and return the seconds waited.
+
+        A ``priority`` caller gets the next free slot before any ordinary caller (used for requests that
+        unlock many records at once, such as the associations of 1,000 search results).
+        """
         waited = 0.0
-        while True:
+        if priority:
             with self._lock:
-                now = time.monotonic()
-                while self._stamps and now - self._stamps[0] >= self.window_seconds:
-                    self._stamps.popleft()
-                wait = self._paused_until - now
-                if wait <= 0 and len(self._stamps) < self.limit:
-                    self._stamps.append(now)
-                    return waited
-                if wait <= 0:
-                    wait = self.window_seconds - (now - self._stamps[0])
-            wait = max(wait, 0.001)
-            time.sleep(wait)
-            waited += wait
+                self._priority_waiting += 1
+        try:
+            while True:
+                with self._lock:
+                    now = time.monotonic()
+                    while self._stamps and now - self._stamps[0] >= self.window_seconds:
+                        self._stamps.popleft()
+                    wait = self._paused_until - now
+                    free = wait <= 0 and len(self._stamps) < self.limit
+                    if free and (priority or not self._priority_waiting):
+                        self._stamps.append(now)
+                        return waited
+                    if free:
+                        wait = PRIORITY_POLL_SECONDS  # the slot is a priority caller's
+                    elif wait <= 0:
+                        wait = self.window_seconds - (now - self._stamps[0])
+                wait = max(wait, 0.001)
+                if priority:
+                    wait = min(wait, PRIORITY_POLL_SECONDS)  # be first to see the slot free
+                time.sleep(wait)
+                waited += wait
+        finally:
+            if priority:
+                with self._lock:
+                    self._priority_waiting -= 1
 
     def pause(self, seconds: float) -> None:
         """Let nobody through for ``seconds`` (after a 429, or when HubSpot says the window is spent)."""
@@ -58,16 +99,24 @@ class RollingWindow:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     def observe(self, limit: int | None, remaining: int | None, window_seconds: float | None) -> None:
-        """Tighten the window from what HubSpot reports; never loosen beyond the configured limit."""
+        """Adopt HubSpot's reported limit when stricter (or always, with ``follow_headers``)."""
         with self._lock:
-            window = window_seconds * WINDOW_MARGIN if window_seconds else self.window_seconds
-            if limit is not None and 0 < limit / window < self.limit / self.window_seconds:
-                self.limit, self.window_seconds = limit, window  # HubSpot's figure is stricter
+            window = (
+                window_seconds * WINDOW_MARGIN + self.margin_seconds
+                if window_seconds
+                else self.window_seconds
+            )
+            if limit is not None and limit > 0:
+                stricter = limit / window < self.limit / self.window_seconds
+                if stricter or (self.follow_headers and limit != self.limit):
+                    self.limit, self.window_seconds = limit, window
             if remaining is not None and remaining <= HEADER_RESERVE:
-                # Others share this portal's budget: wait for the rolling window to free up.
-                self._paused_until = max(
-                    self._paused_until, time.monotonic() + (window_seconds or self.window_seconds)
-                )
+                # HubSpot's window is (nearly) spent. Our own requests in it leave no later than our oldest
+                # stamp does, so no slot frees before then: hold everyone until that moment (a full window
+                # when we sent nothing - then other integrations are using the portal's budget).
+                now = time.monotonic()
+                until = self._stamps[0] + self.window_seconds if self._stamps else now + self.window_seconds
+                self._paused_until = max(self._paused_until, until)
 
 
 class RateBudget:
@@ -79,9 +128,11 @@ class RateBudget:
         search_per_second: int,
         window_seconds: float = 10.0,
         search_window_seconds: float = 1.0,
+        *,
+        follow_headers: bool = False,
     ) -> None:
-        """Create the budgets."""
-        self.burst = RollingWindow(requests_per_window, window_seconds)
+        """Create the budgets (``follow_headers``: HubSpot's reported limit may raise the 10-s one)."""
+        self.burst = RollingWindow(requests_per_window, window_seconds, follow_headers=follow_headers)
         self.search = RollingWindow(search_per_second, search_window_seconds)
 
     def window_for(self, path: str) -> RollingWindow:
@@ -108,34 +159,37 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
 
 
 class BudgetedSession(requests.Session):
-    """A session that takes a slot from the shared budget before every request it sends."""
+    """A session that takes an in-flight slot and a budget slot before every request it sends."""
 
-    def __init__(self, budget: RateBudget) -> None:
-        """Create a session drawing on ``budget``."""
+    def __init__(self, budget: RateBudget, in_flight: threading.Semaphore | None = None) -> None:
+        """Create a session drawing on ``budget``; ``in_flight`` caps requests open at once (all threads)."""
         super().__init__()
         self.budget = budget
+        self.in_flight = in_flight or threading.Semaphore(1)
 
     @override
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         path = urlparse(request.url or "").path
-        self.budget.window_for(path).acquire()
-        response = super().send(request, **kwargs)
+        with self.in_flight:  # first the slot, then the budget: the budget stamp is the send time
+            self.budget.window_for(path).acquire(priority=getattr(_thread_priority, "on", False))
+            response = super().send(request, **kwargs)
         self.budget.observe(path, response.headers)
         return response
 
 
 class SessionPool:
-    """One :class:`BudgetedSession` per thread, all drawing on the same budget."""
+    """One :class:`BudgetedSession` per thread, all drawing on the same budget and in-flight cap."""
 
-    def __init__(self, budget: RateBudget) -> None:
-        """Create a pool for ``budget``."""
+    def __init__(self, budget: RateBudget, max_in_flight: int = 1) -> None:
+        """Create a pool for ``budget`` allowing ``max_in_flight`` requests open at once."""
         self.budget = budget
+        self.in_flight = threading.BoundedSemaphore(max(1, max_in_flight))
         self._local = threading.local()
 
     def get(self) -> BudgetedSession:
         """The calling thread's session."""
         session: BudgetedSession | None = getattr(self._local, "session", None)
         if session is None:
-            session = BudgetedSession(self.budget)
+            session = BudgetedSession(self.budget, self.in_flight)
             self._local.session = session
         return session

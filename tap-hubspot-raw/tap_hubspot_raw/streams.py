@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
@@ -23,12 +24,14 @@ from tap_hubspot_raw.api import (
     MAX_URL_CHARS,
     OBJECTS_PATH,
     PROPERTIES_PATH,
+    SEARCH_PAGE_SIZE,
     SEARCH_PATH,
     modified_property,
 )
 from tap_hubspot_raw.associations import chunked, embedded_associations, read_associations
 from tap_hubspot_raw.client import HubspotStream, Portal
 from tap_hubspot_raw.pagination import ListPaginator, SearchCursor, SearchPaginator, to_epoch_ms, to_iso
+from tap_hubspot_raw.parallel import ParallelFullSync
 from tap_hubspot_raw.progress import Progress
 from tap_hubspot_raw.schemas import object_schema, property_names, select_properties
 
@@ -58,6 +61,10 @@ class CrmObjectStream(HubspotStream):
     replication_key = "updatedAt"
     payload_as_json = True
     STATE_MSG_FREQUENCY = 1000
+    # Records are built here already in their schema's types (strings, null, bools, string lists), with only
+    # schema properties (see _shape): the SDK's per-value conformance pass would change nothing and cost
+    # more than everything else the emitting thread does.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: Tap, *, portal: Portal, object_type: str, associations: Iterable[str]) -> None:
         """Create the stream for ``object_type`` with the given association types."""
@@ -93,6 +100,11 @@ class CrmObjectStream(HubspotStream):
     def requested_properties(self) -> list[str]:
         """Every property name the records carry."""
         return property_names(self.effective_schema)
+
+    @cached_property
+    def schema_properties(self) -> frozenset[str]:
+        """The property names the schema (and so every record) may carry."""
+        return frozenset(self.requested_properties)
 
     @cached_property
     def url_properties(self) -> list[str]:
@@ -138,8 +150,11 @@ class CrmObjectStream(HubspotStream):
             start = self.config.get("start_date")
             since = to_epoch_ms(start) if start else None
             changed = _since(since, "updatedAt")
-            yield from self._read("live", Phase(archived=False), changed)
-            yield from self._read("archived", Phase(archived=True), changed)
+            if self.portal.max_concurrency > 1:
+                yield from self._read_parallel(changed)
+            else:
+                yield from self._read("live", Phase(archived=False), changed)
+                yield from self._read("archived", Phase(archived=True), changed)
         else:
             low = max(bookmark - int(self.config.get("lookback_minutes", 5)) * 60_000, 0)
             yield from self._read("changed", Phase(search_from=SearchCursor(low_ms=low, high_ms=high)), None)
@@ -160,6 +175,79 @@ class CrmObjectStream(HubspotStream):
             if keep is None or keep(record):
                 yield record
         self._progress.log()
+
+    def _read_parallel(self, keep: Callable[[Record], bool] | None) -> Iterator[Record]:
+        """Full sync by concurrent workers inside the shared budget (see :mod:`tap_hubspot_raw.parallel`)."""
+        _ = self.schema_properties, self.url_properties  # computed once, before threads share them
+        sync = ParallelFullSync(self, keep, self.portal.max_concurrency)
+        progress = {
+            False: Progress(self.logger, f"{self.name} (live)"),
+            True: Progress(self.logger, f"{self.name} (archived)"),
+        }
+        for archived, records in sync.batches():
+            progress[archived].add(len(records))
+            yield from records
+        for item in progress.values():
+            item.log()
+
+    # Requests of the parallel full sync (called from worker threads: no shared mutable state) ------
+
+    def list_page(self, *, archived: bool, after: str | None) -> tuple[list[Record], str | None]:
+        """One list page from cursor ``after``: raw results and the next cursor (None: last page)."""
+        params = {
+            "limit": LIST_PAGE_SIZE,
+            "archived": str(archived).lower(),
+            "properties": ",".join(self.url_properties) or None,
+            "associations": ",".join(self.association_types) or None,
+            "after": after,
+        }
+        query = urlencode({k: v for k, v in params.items() if v is not None}, safe=",")
+        payload = self.call_api("GET", f"{self.path}?{query}")
+        following = ((payload.get("paging") or {}).get("next") or {}).get("after")
+        return list(payload.get("results") or []), str(following) if following else None
+
+    def finish_list_page(self, results: list[Record], *, archived: bool) -> list[Record]:
+        """List results with the properties that did not fit the URL and complete associations, shaped."""
+        self._merge_unlisted_properties(results, archived=archived)
+        associations = self._complete_associations(results)
+        return [self._shape(record, associations, archived=archived) for record in results]
+
+    def search_top(self) -> tuple[int, int]:
+        """One past the highest live id search knows, and the number of live objects."""
+        body = {
+            "filterGroups": [],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
+            "properties": ["hs_object_id"],
+            "limit": 1,
+        }
+        payload = self._post(SEARCH_PATH.format(object_type=self.object_type), body)
+        results = payload.get("results") or []
+        top = int(results[0]["id"]) + 1 if results else 0
+        return top, int(payload.get("total") or 0)
+
+    def search_id_range(self, low: int, high: int, after_id: int | None) -> tuple[list[Record], bool]:
+        """One search page of live objects with ``low <= id < high`` (and ``id > after_id``), by id."""
+        start = (
+            {"propertyName": "hs_object_id", "operator": "GTE", "value": str(low)}
+            if after_id is None
+            else {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)}
+        )
+        body = {
+            "filterGroups": [
+                {"filters": [start, {"propertyName": "hs_object_id", "operator": "LT", "value": str(high)}]}
+            ],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": self.requested_properties,
+            "limit": SEARCH_PAGE_SIZE,
+        }
+        payload = self._post(SEARCH_PATH.format(object_type=self.object_type), body)
+        more = bool((payload.get("paging") or {}).get("next"))
+        return list(payload.get("results") or []), more
+
+    def finish_search_page(self, results: list[Record]) -> list[Record]:
+        """Search results (live, no associations) with their associations read through v4, shaped."""
+        associations = self._read_associations([str(r["id"]) for r in results])
+        return [self._shape(record, associations, archived=False) for record in results]
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator:
@@ -197,11 +285,11 @@ class CrmObjectStream(HubspotStream):
             results = [r for r in results if self._paginator.accept(r)]
             associations = self._read_associations([str(r["id"]) for r in results])
         else:
-            self._merge_unlisted_properties(results)
+            self._merge_unlisted_properties(results, archived=self._phase.archived)
             associations = self._complete_associations(results)
         self._progress.add(len(results), payload.get("total"))
         for record in results:
-            yield self._shape(record, associations)
+            yield self._shape(record, associations, archived=self._phase.archived)
 
     # Enrichment ---------------------------------------------------------------------------------
 
@@ -231,7 +319,7 @@ class CrmObjectStream(HubspotStream):
                     found[object_id][to_type] = by_id.get(object_id, [])
         return found
 
-    def _merge_unlisted_properties(self, results: list[Record]) -> None:
+    def _merge_unlisted_properties(self, results: list[Record], *, archived: bool) -> None:
         """Fetch properties that did not fit in the list URL through POST batch/read, merge by id."""
         rest = self.requested_properties[len(self.url_properties) :]
         if not rest or not results:
@@ -242,7 +330,7 @@ class CrmObjectStream(HubspotStream):
             payload = self.call_api(
                 "POST",
                 path,
-                params={"archived": str(self._phase.archived).lower()},
+                params={"archived": str(archived).lower()},
                 body={"inputs": [{"id": object_id} for object_id in chunk], "properties": rest},
             )
             fetched.update({str(r["id"]): r.get("properties") or {} for r in payload.get("results") or []})
@@ -250,14 +338,16 @@ class CrmObjectStream(HubspotStream):
             values = fetched.get(str(record["id"]), {})
             record.setdefault("properties", {}).update({name: values.get(name) for name in rest})
 
-    def _shape(self, record: Record, associations: Associations) -> Record:
+    def _shape(self, record: Record, associations: Associations, *, archived: bool) -> Record:
         object_id = str(record["id"])
+        known = self.schema_properties
+        properties = record.get("properties") or {}
         return {
             "id": object_id,
-            "properties": record.get("properties") or {},
+            "properties": {k: v for k, v in properties.items() if k in known},
             "createdAt": record.get("createdAt"),
             "updatedAt": record.get("updatedAt"),
-            "archived": bool(record.get("archived", self._phase.archived)),
+            "archived": bool(record.get("archived", archived)),
             "archivedAt": record.get("archivedAt"),
             "associations": associations.get(object_id, {}),
         }

@@ -1,0 +1,160 @@
+"""Parallel full sync: list and search workers split the id space inside one budget, and the output is still
+every object exactly once with exact values and complete associations - under latency, 429s and faults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tap_hubspot_raw.parallel import IdSpace
+from tap_hubspot_raw.streams import CrmObjectStream
+from tests.hubspot_simulator import Simulator
+from tests.tap.conftest import PORTAL, run_tap, tap_config
+from tests.tap.test_full_sync import assert_faithful_copy
+
+# Big enough for many ranges per stream and several association pages; small enough to run in seconds.
+BIG: dict[str, Any] = {
+    **PORTAL,
+    "contacts": 2_500,
+    "deals": 300,
+    "calls": 700,
+    "archived_fraction": 0.03,
+    "latency_ms": 4.0,
+    "embedded_associations_limit": 3,
+    "association_page_size": 4,
+}
+
+
+def assert_exact(sim: Simulator, out: Any) -> None:
+    for object_type in ("contacts", "deals", "calls"):
+        assert_faithful_copy(sim, out.records[object_type], object_type)
+
+
+def test_parallel_full_sync_uses_list_and_search_concurrently_and_emits_every_object_exactly_once(
+    make_simulator,
+):
+    sim = make_simulator(**BIG)
+    for call_id in range(1, 41):  # a contact with more calls than one embedded/association page
+        sim.portal.add_association("contacts", 2_400, "calls", call_id)
+
+    out = run_tap(tap_config(sim, max_concurrency=8))
+
+    assert_exact(sim, out)
+    stats = sim.stats()
+    assert stats["concurrent_max"] > 1
+    assert stats["by_kind"]["search"] > 3  # id ranges read through search ...
+    assert stats["by_kind"]["list"] > 3  # ... and through the list endpoint
+    assert stats["rate_limited"]["total"] == 0
+    contact = next(r for r in out.records["contacts"] if r["id"] == "2400")
+    assert len(contact["associations"]["calls"]) > 10  # several v4 pages of 4
+
+
+def test_parallel_and_sequential_full_syncs_emit_the_same_records(make_simulator):
+    sim = make_simulator(**{**BIG, "contacts": 900, "latency_ms": 0.0})
+    parallel = run_tap(tap_config(sim, max_concurrency=8))
+    sequential = run_tap(tap_config(sim, max_concurrency=1))
+
+    for stream in ("contacts", "deals", "calls"):
+        by_id = {r["id"]: r for r in sequential.records[stream]}
+        assert len(parallel.records[stream]) == len(by_id)
+        for record in parallel.records[stream]:
+            expected = by_id[record["id"]]
+            assert {**record, "associations": None} == {**expected, "associations": None}
+            assert {k: sorted(v) for k, v in record["associations"].items()} == {
+                k: sorted(v) for k, v in expected["associations"].items()
+            }
+
+
+def test_parallel_full_sync_state_is_valid_and_bookmarks_the_sync_start(make_simulator):
+    sim = make_simulator(**BIG)
+    out = run_tap(tap_config(sim))
+    assert out.states
+    for stream in ("contacts", "deals", "calls"):
+        bookmark = out.state["bookmarks"][stream]
+        assert bookmark["replication_key"] == "updatedAt"
+        newest = max(r["updatedAt"] for r in out.records[stream])
+        assert bookmark["replication_key_value"] >= newest  # the sync's start, never a record's date
+    # The next (incremental) run from that state sees nothing new.
+    again = run_tap(tap_config(sim), state=out.state, catalog=out.catalog())
+    assert sum(len(v) for v in again.records.values()) == 0
+
+
+def test_parallel_full_sync_respects_the_portal_budget_it_learns_from_headers(make_simulator):
+    # HubSpot's headers say 40 per second; the search limit is 5 per second, as on HubSpot.
+    sim = make_simulator(
+        **{**BIG, "contacts": 1_500, "burst_limit": 40, "burst_window_ms": 1_000, "search_limit": 5}
+    )
+    config = tap_config(sim, search_requests_per_second=5)
+    del config["requests_per_10_seconds"]  # the tier's figure is a guess; headers correct it
+
+    out = run_tap(config)
+
+    assert_exact(sim, out)
+    stats = sim.stats()
+    assert stats["concurrent_max"] > 1
+    assert stats["rate_limited"]["total"] <= max(1, stats["total"] // 100)
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {"force_429": 12},
+        {"burst_limit": 15, "burst_window_ms": 200, "search_limit": 2, "search_window_ms": 100},
+        {"error_rate": 0.15, "drop_rate": 0.05},
+    ],
+    ids=["429-storm", "small-budget", "5xx-and-drops"],
+)
+def test_parallel_full_sync_is_exact_under_429s_and_faults(make_simulator, faults):
+    sim = make_simulator(**{**BIG, "contacts": 1_200, "latency_ms": 1.0})
+    sim.update_config(**faults)
+
+    out = run_tap(tap_config(sim, max_retries=15))
+
+    assert_exact(sim, out)
+    stats = sim.stats()
+    assert stats["by_kind"]["search"] > 0
+    if "force_429" in faults:
+        assert stats["rate_limited"]["forced"] == 12
+    if "error_rate" in faults:
+        assert stats["faults"]["errors"] > 0
+
+
+def test_an_opaque_list_cursor_falls_back_to_one_sequential_list_partition(make_simulator, monkeypatch):
+    """A cursor that is not the next id: the list is read sequentially while search takes the top."""
+    original = CrmObjectStream.list_page
+
+    def opaque(self, *, archived, after):
+        real = None if after is None else after.removeprefix("opaque-")
+        results, following = original(self, archived=archived, after=real)
+        return results, None if following is None else f"opaque-{following}"
+
+    monkeypatch.setattr(CrmObjectStream, "list_page", opaque)
+    sim = make_simulator(**BIG)
+
+    out = run_tap(tap_config(sim))
+
+    assert_exact(sim, out)
+    assert sim.stats()["by_kind"]["search"] > 3
+
+
+def test_id_space_claims_are_disjoint_and_cover_everything():
+    space = IdSpace()
+    assert space.advance([1, 2, 3]) == (3, False)  # sequential list before the top is known
+    space.set_top(1_000)
+    claims = []
+    while True:
+        top = space.claim_top(70)
+        bottom = space.claim_bottom(50)
+        if top is None and bottom is None:
+            break
+        claims += [c for c in (top, bottom) if c]
+    covered = sorted(i for low, high in claims for i in range(low, high))
+    assert covered == list(range(4, 1_000))
+    # A sequential list stops where search's claims begin.
+    space = IdSpace()
+    space.set_top(100)
+    low, high = space.claim_top(30) or (0, 0)
+    assert high == 100
+    assert 70 <= low < 100
+    assert space.advance([low - 2, low - 1, low, low + 1]) == (2, True)
