@@ -1,0 +1,16 @@
+"""Fixtures for the reliability tests: a small portal with the test token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.hubspot_simulator import Simulator
+from tests.reliability.pipeline import PORTAL
+
+
+@pytest.fixture
+def portal(make_simulator: Any) -> Simulator:
+    sim: Simulator = make_simulator(**PORTAL, fault_seed=3)
+    return sim
