@@ -1,5 +1,16 @@
 """Phone numbers → E.164, so calls can be matched to contacts despite formatting ("+7 (912) 345-67-89").
 
+Rules, first that succeeds wins (a number with "+" is only ever read the first way):
+1. `default_region`: the number as written there, accepted when `is_possible_number`.
+2. `fallback_regions`, in order, for numbers not possible in the default region; same acceptance. The order
+   matters: a 10-digit US national number ("(857) 829 5489") is also a possible Russian national number, so
+   [US, RU] reads it right and [RU, US] misreads it as +7 857 …; put the region whose national numbers are
+   ambiguous with the other's first (11-digit "8 912 …"/"7 912 …" are never possible in the US).
+3. International written without "+": 11-15 digits → "+digits", accepted only when `is_valid_number` (strict:
+   assigned country and number range). It runs after the configured regions because a Moscow "8 495 123 45 67"
+   is also a valid Vietnamese +84 95 123 45 67.
+An extension ("736-747-8010 ext. 12") is dropped: E.164 has none. Unparseable or impossible numbers → None.
+
 `phonenumbers.parse` costs ~25 µs, more than the rest of a row. Numbers of the default region written the
 usual ways (international "+7 912 …" or national "8 912 …") take an exact shortcut computed from the same
 metadata; everything else goes through `phonenumbers`. A test checks both paths agree.
@@ -8,6 +19,7 @@ metadata; everything else goes through `phonenumbers`. A test checks both paths 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -15,15 +27,32 @@ import phonenumbers
 
 _FORMATTING = re.compile(r"[\s\-().\u00a0]+")
 _DIGITS = re.compile(r"^\+?\d+$")
+_INTERNATIONAL_WITHOUT_PLUS = re.compile(r"^\d{11,15}$")
 _CACHE_SIZE = 100_000
 
 
-class PhoneNormalizer:
-    """Normalizes with a default region for numbers written without a country code."""
+def _region(code: str | None) -> str | None:
+    """An upper-case ISO 3166 code phonenumbers knows, None for empty; ValueError for an unknown code."""
+    region = (code or "").strip().upper() or None
+    if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"Unknown phone region {code!r}: use an ISO 3166 code such as US or RU.")
+    return region
 
-    def __init__(self, default_region: str | None) -> None:
-        """`default_region` is an ISO 3166 code such as "US" or "RU" (None: only numbers with "+" parse)."""
-        self.default_region = (default_region or "").upper() or None
+
+class PhoneNormalizer:
+    """Normalizes with a default region (and fallback regions) for numbers written without a country code."""
+
+    def __init__(self, default_region: str | None, fallback_regions: Iterable[str] = ()) -> None:
+        """Regions are ISO 3166 codes such as "US" or "RU"; fallbacks may be "US,RU" text."""
+        self.default_region = _region(default_region)
+        if isinstance(fallback_regions, str):  # "US,RU" from an environment variable
+            fallback_regions = fallback_regions.replace(";", ",").split(",")
+        fallbacks: list[str] = []
+        for code in fallback_regions:
+            region = _region(code)
+            if region is not None and region != self.default_region and region not in fallbacks:
+                fallbacks.append(region)
+        self.fallback_regions = tuple(fallbacks)
         self._parse = lru_cache(maxsize=_CACHE_SIZE)(self._parse_uncached)
         self._country_prefix = ""
         self._national_prefix = ""
@@ -69,10 +98,34 @@ class PhoneNormalizer:
         shortcut = self._shortcut(text)
         if shortcut is not None:
             return shortcut
-        try:
-            number = phonenumbers.parse(text, self.default_region)
-        except phonenumbers.NumberParseException:
-            return None
-        if not phonenumbers.is_possible_number(number):
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        found = _possible(text, self.default_region)
+        if found is not None or text.lstrip().startswith("+"):
+            return found
+        for region in self.fallback_regions:
+            found = _possible(text, region)
+            if found is not None:
+                return found
+        compact = _FORMATTING.sub("", text)
+        if _INTERNATIONAL_WITHOUT_PLUS.match(compact):
+            return _valid_international("+" + compact)
+        return None
+
+
+def _possible(text: str, region: str | None) -> str | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _valid_international(text: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

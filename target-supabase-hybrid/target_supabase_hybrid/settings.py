@@ -106,6 +106,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="ISO country code (e.g. `US`, `RU`) for phone numbers written without `+country`.",
     ),
     th.Property(
+        "phone_fallback_regions",
+        th.ArrayType(th.StringType),
+        title="Phone fallback regions",
+        description=(
+            "ISO country codes tried in order for numbers not possible in `default_phone_region`; then 11-15"
+            " digits without `+` are read as international when valid. Order matters: [US, RU] reads"
+            " `(857) 829 5489` as US, [RU, US] as Russian."
+        ),
+    ),
+    th.Property(
         "create_views",
         th.BooleanType,
         default=True,
@@ -137,5 +147,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=4,
         title="Max retries",
         description="Retries of a batch after a transient error (connection lost, deadlock, serialization).",
+    ),
+    th.Property(
+        "state_checkpoint_seconds",
+        th.IntegerType(minimum=0),
+        default=60,
+        title="State checkpoint interval (seconds)",
+        description=(
+            "When a STATE message arrives and this long has passed since the last checkpoint, commit every "
+            "pending batch and emit that state, so a run killed mid-stream resumes near where it stopped. "
+            "0 checkpoints at every STATE message."
+        ),
     ),
 ).to_dict()

@@ -37,9 +37,11 @@ class TargetSupabaseHybrid(Target):
                 self.config.get("sslmode"),
                 allow_insecure=bool(self.config.get("allow_insecure_connection")),
             )
+            self.phones = PhoneNormalizer(
+                self.config.get("default_phone_region"), self.config.get("phone_fallback_regions") or ()
+            )
         except ValueError as exc:
             raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
-        self.phones = PhoneNormalizer(self.config.get("default_phone_region"))
         self.run_id = uuid.uuid4()
         self.is_finishing = False
         self._sync_logs: dict[str, SyncLog] = {}
@@ -122,6 +124,19 @@ class TargetSupabaseHybrid(Target):
         if sink.is_full:
             self.drain_one(sink)
         self._handle_max_record_age()
+
+    @override
+    def _process_state_message(self, message_dict: dict) -> None:
+        """Checkpoint periodically: commit everything received so far, then emit this STATE.
+
+        The SDK emits STATE only on a full drain (end of input, or records older than five minutes), so
+        without this a killed run resumes from the previous run's state. Every record that precedes this
+        STATE is in some sink; `drain_all` commits them all before it writes the state.
+        """
+        super()._process_state_message(message_dict)
+        interval = self.config.get("state_checkpoint_seconds", 60)
+        if self._max_record_age_in_minutes * 60 >= interval:
+            self.drain_all()
 
     @override
     def process_endofpipe(self) -> None:

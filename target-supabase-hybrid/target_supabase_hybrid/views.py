@@ -1,7 +1,9 @@
 """`hubspot_call_contacts`: each call with its contact — by HubSpot association first, then by E.164 phone.
 
 A phone that matches several contacts is reported (`phone_ambiguous`, contact NULL), never guessed.
-Inbound calls match on the caller's number, all others on the number dialled.
+Inbound calls match on the caller's number, all others on the number dialled. A call associated with several
+contacts gets the one whose number it dialled (or came from), else the lowest id. Archived calls are left out;
+archived contacts match nothing.
 """
 
 from __future__ import annotations
@@ -23,20 +25,27 @@ WITH calls AS (
     SELECT c.*, CASE WHEN upper(c.direction) = 'INBOUND' THEN c.call_from_number_e164
                      ELSE c.call_to_number_e164 END AS counterpart_e164
     FROM {calls} c
+    WHERE c.archived IS NOT TRUE
 ),
 by_association AS (
-    SELECT c.hubspot_id AS call_id, min(ct.hubspot_id) AS contact_id, count(*) AS candidates
+    SELECT c.hubspot_id AS call_id,
+           (array_agg(ct.hubspot_id ORDER BY
+                COALESCE(c.counterpart_e164 IN (ct.phone_e164, ct.mobilephone_e164), false) DESC,
+                length(ct.hubspot_id), ct.hubspot_id))[1] AS contact_id,
+           count(DISTINCT ct.hubspot_id) AS candidates
     FROM calls c
     CROSS JOIN LATERAL jsonb_array_elements_text(
         CASE WHEN jsonb_typeof(c.raw_json -> 'associations' -> 'contacts') = 'array'
              THEN c.raw_json -> 'associations' -> 'contacts' ELSE '[]'::jsonb END) AS a(contact_id)
-    JOIN {contacts} ct ON ct.hubspot_id = a.contact_id
+    JOIN {contacts} ct ON ct.hubspot_id = a.contact_id AND ct.archived IS NOT TRUE
     GROUP BY c.hubspot_id
 ),
 contact_phones AS (
-    SELECT phone_e164 AS e164, hubspot_id FROM {contacts} WHERE phone_e164 IS NOT NULL
+    SELECT phone_e164 AS e164, hubspot_id FROM {contacts}
+    WHERE phone_e164 IS NOT NULL AND archived IS NOT TRUE
     UNION
-    SELECT mobilephone_e164, hubspot_id FROM {contacts} WHERE mobilephone_e164 IS NOT NULL
+    SELECT mobilephone_e164, hubspot_id FROM {contacts}
+    WHERE mobilephone_e164 IS NOT NULL AND archived IS NOT TRUE
 ),
 by_phone AS (
     SELECT c.hubspot_id AS call_id, min(p.hubspot_id) AS contact_id,

@@ -351,21 +351,43 @@ def gen_deal(seed: int, obj_id: int, created: int, modified: int) -> dict[str, s
     }
 
 
-FROM_NUMBERS = ("+1 617-555-0100", "+7 (495) 123-45-67", "+16175550199")
+COMPANY_NUMBERS = ("+1 617-555-0100", "+7 (495) 123-45-67", "+16175550199")  # the sales team's lines
+
+
+def call_counterpart_contact(
+    seed: int, obj_id: int, associated_contact: int | None, n_contacts: int
+) -> int | None:
+    """Ground truth: the contact whose number a generated call dialled (OUTBOUND) or came from (INBOUND).
+
+    Associated calls mostly carry their contact's number (10% carry none or an unknown one); ~70% of
+    unassociated calls still carry a real contact's number (HubSpot did not associate them), the rest none.
+    """
+    r = h(seed, "calls", obj_id, 32)
+    if associated_contact is not None:
+        return associated_contact if r % 100 < 90 else None
+    if n_contacts and r % 100 < 70:
+        return 1 + (r >> 8) % n_contacts
+    return None
 
 
 def gen_call(
-    seed: int, obj_id: int, created: int, modified: int, contact_digits: str | None
+    seed: int, obj_id: int, created: int, modified: int, counterpart_digits: str | None
 ) -> dict[str, str | None]:
+    """A call; the contact's side (`counterpart_digits`, or none/an unknown number) is `hs_call_from_number`
+    for INBOUND calls and `hs_call_to_number` otherwise, the other side a company line."""
     from .schema import CALL_DIRECTION, CALL_STATUS, DISPOSITIONS, OWNER_IDS
 
     rng = random.Random(h(seed, "calls", obj_id, 10))
-    if contact_digits is not None and rng.random() < 0.9:
-        to_number: str | None = format_phone(contact_digits, rng.randrange(6))
+    direction = rng.choice(CALL_DIRECTION)
+    counterpart: str | None
+    if counterpart_digits is not None:
+        counterpart = format_phone(counterpart_digits, rng.randrange(6))
     else:
-        to_number = rng.choice(
+        counterpart = rng.choice(
             (None, "", format_phone(phone_digits(seed, obj_id + 7_000_000), rng.randrange(6)))
         )
+    company = rng.choice(COMPANY_NUMBERS)
+    from_number, to_number = (counterpart, company) if direction == "INBOUND" else (company, counterpart)
     body_roll = rng.random()
     if body_roll < 0.005:
         body: str | None = "<p>" + long_text(rng) + "</p>"
@@ -384,10 +406,10 @@ def gen_call(
         "hs_call_body": body,
         "hs_body_preview": body[3:-4][:100] if body else None,
         "hs_call_duration": duration,
-        "hs_call_from_number": rng.choice(FROM_NUMBERS),
+        "hs_call_from_number": from_number,
         "hs_call_to_number": to_number,
         "hs_call_status": status,
-        "hs_call_direction": rng.choice(CALL_DIRECTION),
+        "hs_call_direction": direction,
         "hs_call_disposition": rng.choice(tuple(DISPOSITIONS)) if rng.random() < 0.8 else None,
         "hs_call_recording_url": f"https://recordings.example.com/{obj_id}.mp3"
         if rng.random() < 0.3

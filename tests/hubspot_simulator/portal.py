@@ -253,6 +253,18 @@ class Portal:
         self._assoc_added: dict[tuple[str, str], dict[int, set[int]]] = {}
         self._assoc_removed: dict[tuple[str, str], dict[int, set[int]]] = {}
 
+    def call_counterpart_contact(self, call_id: int | str) -> int | None:
+        """Ground truth: the contact whose number generated call `call_id` carries on the contact's side
+        (`hs_call_from_number` for INBOUND, `hs_call_to_number` otherwise), associated or not; None when the
+        call carries no known contact's number (or was created at runtime). Later property edits are ignored.
+        """
+        cid = int(call_id)
+        if not 1 <= cid <= self.stores["calls"].generated:
+            return None
+        return g.call_counterpart_contact(
+            self.config.seed, cid, self.call_contact.get(cid), self.stores["contacts"].generated
+        )
+
     def associated_ids(self, from_type: str, from_id: int, to_type: str) -> list[int]:
         """Ids of `to_type` objects associated with one object, ascending (archived targets excluded)."""
         with self.lock:
@@ -311,7 +323,7 @@ class Portal:
             props = g.gen_deal(seed, obj_id, c, m)
             props["num_associated_contacts"] = str(len(self.associated_ids("deals", obj_id, "contacts")))
         elif type_name == "calls":
-            contact = self.call_contact.get(obj_id)
+            contact = self.call_counterpart_contact(obj_id)
             digits = g.phone_digits(seed, contact) if contact else None
             props = g.gen_call(seed, obj_id, c, m, digits)
         elif type_name == "companies":

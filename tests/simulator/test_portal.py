@@ -7,7 +7,7 @@ from collections import Counter
 import psutil
 
 from tests.hubspot_simulator import SimulatorConfig
-from tests.hubspot_simulator.generate import phone_digits
+from tests.hubspot_simulator.generate import COMPANY_NUMBERS, phone_digits
 from tests.hubspot_simulator.portal import Portal
 
 from .conftest import api, parse_dt
@@ -68,17 +68,26 @@ def test_real_world_mess_is_present():
     assert {o["properties"]["qualified_status"] for o in deals} >= {"qualified", "not_qualified"}
 
 
+def _digits(s):
+    d = re.sub(r"\D", "", (s or "").split("ext")[0])
+    if len(d) == 11 and d[0] == "8":
+        d = "7" + d[1:]  # Russian trunk prefix
+    if len(d) == 10:
+        d = "1" + d  # US number without country code
+    return d
+
+
+def _counterpart(call):
+    """The contact's side of a call: the caller for INBOUND calls, the number dialled otherwise."""
+    props = call["properties"]
+    inbound = props["hs_call_direction"] == "INBOUND"
+    return props["hs_call_from_number" if inbound else "hs_call_to_number"], props[
+        "hs_call_to_number" if inbound else "hs_call_from_number"
+    ]
+
+
 def test_calls_match_contact_phones_in_some_format():
     p = small()
-
-    def digits(s):
-        d = re.sub(r"\D", "", s or "")
-        if len(d) == 11 and d[0] == "8":
-            d = "7" + d[1:]  # Russian trunk prefix
-        if len(d) == 10:
-            d = "1" + d  # US number without country code
-        return d[:11]
-
     matched = associated = 0
     for call in p.iter_objects("calls"):
         contacts = call["associations"].get("contacts")
@@ -88,18 +97,41 @@ def test_calls_match_contact_phones_in_some_format():
         contact = p.get_object("contacts", contacts[0])
         assert contact is not None
         numbers = {
-            digits(contact["properties"]["phone"]),
-            digits(contact["properties"]["mobilephone"]),
+            _digits(contact["properties"]["phone"]),
+            _digits(contact["properties"]["mobilephone"]),
             phone_digits(1, int(contacts[0])),
         }
-        raw = call["properties"]["hs_call_to_number"]
-        if raw and digits(raw) in numbers:
+        raw, _ = _counterpart(call)
+        if raw and _digits(raw) in numbers:
             matched += 1
-            if raw not in (contact["properties"]["phone"], contact["properties"]["mobilephone"]):
-                matched += 0  # formatted differently from the contact's own value: the interesting case
     total = p.counts()["calls"]
     assert 0.8 * total < associated < total
     assert matched > 0.8 * associated
+
+
+def test_calls_carry_their_counterpart_contacts_number_on_the_side_the_direction_says():
+    p = small()
+    company = {_digits(n) for n in COMPANY_NUMBERS}
+    directions: Counter[str] = Counter()
+    unassociated = unassociated_known = 0
+    for call in p.iter_objects("calls"):
+        cid = int(call["id"])
+        counterpart, other = _counterpart(call)
+        directions[call["properties"]["hs_call_direction"]] += 1
+        assert _digits(other) in company  # the sales team's own line
+        known = p.call_counterpart_contact(cid)
+        associated = [int(i) for i in call["associations"].get("contacts", [])]
+        if known is not None:
+            assert _digits(counterpart) == phone_digits(1, known)
+            assert not associated or known in associated
+        if not associated:
+            unassociated += 1
+            unassociated_known += known is not None
+    assert directions["INBOUND"] > 300
+    assert directions["OUTBOUND"] > 300
+    assert 50 < unassociated < 150
+    assert 0.55 * unassociated < unassociated_known < 0.85 * unassociated
+    assert p.call_counterpart_contact(10**6) is None
 
 
 def test_lazy_300k_portal_stays_compact_and_serves_its_far_end(make_simulator):

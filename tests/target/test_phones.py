@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 
 from target_supabase_hybrid.phones import PhoneNormalizer
-from tests.target.singer import hubspot, query, record, run, schema
+from target_supabase_hybrid.target import TargetSupabaseHybrid
+from tests.target.singer import connect, hubspot, query, record, run, schema
 
 
 @pytest.mark.parametrize("region", ["RU", "US", "GB", "DE", "IT", "BR", None])
@@ -28,16 +32,75 @@ from tests.target.singer import hubspot, query, record, run, schema
     ],
 )
 def test_given_any_number_then_shortcut_agrees_with_phonenumbers(region, text):
-    try:
-        number = phonenumbers.parse(text, region)
-        expected = (
+    def e164(candidate, in_region, accept):
+        try:
+            number = phonenumbers.parse(candidate, in_region)
+        except phonenumbers.NumberParseException:
+            return None
+        return (
             phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-            if phonenumbers.is_possible_number(number)
+            if accept(number)
             else None
         )
-    except phonenumbers.NumberParseException:
-        expected = None
-    assert PhoneNormalizer(region).e164_text(text) == expected
+
+    expected = e164(text, region, phonenumbers.is_possible_number)
+    normalizer = PhoneNormalizer(region)
+    assert normalizer._shortcut(text) in (None, expected)
+    digits = re.sub(r"[\s\-().]", "", text)
+    if expected is None and re.fullmatch(r"\d{11,15}", digits):  # international written without "+"
+        expected = e164("+" + digits, None, phonenumbers.is_valid_number)
+    assert normalizer.e164_text(text) == expected
+
+
+MESSY = {  # the simulator's formats (tests/hubspot_simulator/generate.py format_phone) → the right E.164
+    "+7 (953) 794-08-53": "+79537940853",
+    "89537940853": "+79537940853",
+    "79815384881": "+79815384881",
+    "+79815384881": "+79815384881",
+    "8 (981) 538-48-81": "+79815384881",
+    "+7 981 538 48 81": "+79815384881",
+    "(857) 829 5489": "+18578295489",
+    "+1 857-829-5489": "+18578295489",
+    "857.829.5489": "+18578295489",
+    "14465135052": "+14465135052",
+    "+14465135052": "+14465135052",
+    "736-747-8010 ext. 12": "+17367478010",
+    "ext. 12": None,
+    "n/a": None,
+    "+": None,
+    "call me 🙂": None,
+}
+
+
+def test_given_us_then_ru_fallback_then_every_simulator_format_normalizes_right():
+    normalizer = PhoneNormalizer("US", ["RU"])
+    assert {text: normalizer.e164_text(text) for text in MESSY} == MESSY
+
+
+def test_given_ru_before_us_then_us_national_numbers_are_misread_so_order_matters():
+    normalizer = PhoneNormalizer("RU", ["US"])
+    assert normalizer.e164_text("(857) 829 5489") == "+78578295489"  # possible in RU: RU wins
+    assert normalizer.e164_text("89537940853") == "+79537940853"
+    assert normalizer.e164_text("14465135052") == "+14465135052"  # not possible in RU → US
+
+
+def test_given_bare_international_digits_then_accepted_only_when_valid_and_after_the_regions():
+    assert PhoneNormalizer("US").e164_text("4915112345678") == "+4915112345678"  # German mobile
+    assert PhoneNormalizer("US").e164_text("79815384881") == "+79815384881"
+    assert PhoneNormalizer("US").e164_text("99999999999") is None  # no such country: not guessed
+    # Moscow "8 495 …" is also a valid Vietnamese +84 95 …: a configured RU is tried first
+    assert PhoneNormalizer("US", ["RU"]).e164_text("8 495 123 45 67") == "+74951234567"
+
+
+def test_given_fallback_regions_as_text_or_unknown_then_parsed_or_rejected():
+    assert PhoneNormalizer("us", "ru, gb").fallback_regions == ("RU", "GB")
+    assert PhoneNormalizer("US", ["US", "RU", "RU"]).fallback_regions == ("RU",)
+    with pytest.raises(ValueError, match="XX"):
+        PhoneNormalizer("US", ["XX"])
+    with pytest.raises(ConfigValidationError, match="Unknown phone region"):
+        TargetSupabaseHybrid(
+            config={"database_url": "postgresql://localhost/x", "default_phone_region": "ZZ"}
+        )
 
 
 def test_given_calls_and_contacts_then_view_matches_by_association_first_then_unambiguous_phone(database_url):
@@ -78,3 +141,53 @@ def test_given_calls_and_contacts_then_view_matches_by_association_first_then_un
         "k5": (None, "unmatched"),
     }
     assert view["k4"]["candidates"] == 2
+
+
+def test_given_several_associated_contacts_or_archived_ones_then_view_picks_the_dialled_live_contact(
+    database_url,
+):
+    archived = {**hubspot("c9", phone="+1 415 555 2671"), "archived": True}
+    contacts = [
+        hubspot("c10", phone="+7 912 000 00 10"),
+        hubspot("c8", phone="+7 912 000 00 08"),
+        archived,
+    ]
+    calls = [
+        # several associated contacts: the one dialled, not the lowest id
+        hubspot("k1", hs_call_to_number="89120000010", associations={"contacts": ["c8", "c10"]}),
+        # none of them dialled: the lowest id, numerically ("c10" < "c8" as text)
+        hubspot("k2", hs_call_to_number="+1 617 555 0100", associations={"contacts": ["c10", "c8"]}),
+        hubspot("k3", hs_call_to_number="(415) 555-2671"),  # only an archived contact has it
+        hubspot("k4", hs_call_to_number="89120000010", associations={"contacts": ["c9"]}),  # archived: phone
+    ]
+    run(
+        database_url,
+        [
+            schema("contacts"),
+            *(record("contacts", c) for c in contacts),
+            schema("calls"),
+            *(record("calls", c) for c in calls),
+        ],
+        default_phone_region="US",
+        phone_fallback_regions=["RU"],
+    )
+    view = {r["call_id"]: r for r in query(database_url, "SELECT * FROM hubspot_call_contacts")}
+    assert {k: (v["contact_id"], v["match_rule"], v["candidates"]) for k, v in view.items()} == {
+        "k1": ("c10", "association", 2),
+        "k2": ("c8", "association", 2),
+        "k3": (None, "unmatched", 0),
+        "k4": ("c10", "phone", 1),
+    }
+
+
+def test_given_changed_phone_regions_then_blanking_raw_hash_and_resyncing_recomputes_e164(database_url):
+    messages = [schema("contacts"), record("contacts", hubspot("c1", phone="(857) 829 5489"))]
+    run(database_url, messages, default_phone_region="RU")
+    stored = "SELECT phone_e164 FROM hubspot_contacts_raw"
+    assert query(database_url, stored) == [{"phone_e164": "+78578295489"}]
+    run(database_url, messages, default_phone_region="US", phone_fallback_regions=["RU"])
+    assert query(database_url, stored) == [{"phone_e164": "+78578295489"}]  # unchanged record: skipped
+    with connect(database_url) as cur:
+        cur.execute("UPDATE hubspot_contacts_raw SET raw_hash = ''")
+    run(database_url, messages, default_phone_region="US", phone_fallback_regions=["RU"])
+    assert query(database_url, stored) == [{"phone_e164": "+18578295489"}]
