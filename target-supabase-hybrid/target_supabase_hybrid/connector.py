@@ -62,6 +62,16 @@ def _existing_columns(cur: Cursor, schema: str, table: str) -> dict[str, str]:
     return dict(cur.fetchall())
 
 
+def _comment(cur: Cursor, relation: str, column: str) -> str | None:
+    cur.execute(
+        "SELECT col_description(attrelid, attnum) FROM pg_attribute WHERE attrelid = to_regclass(%s)"
+        " AND attname = %s",
+        (relation, column),
+    )
+    row = cur.fetchone()
+    return None if row is None else row[0]
+
+
 def _primary_key(cur: Cursor, schema: str, table: str) -> tuple[str, ...]:
     cur.execute(
         "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
@@ -86,8 +96,13 @@ def revoke_public_roles(cur: Cursor, target: str) -> None:
         cur.execute(f"REVOKE ALL ON {target} FROM {', '.join(quote(r) for r in roles)}")
 
 
-def ensure_table(cur: Cursor, schema: str, mapping: TableMapping) -> list[TableColumn]:
-    """Create or evolve the table; return the columns added to an existing table (to backfill)."""
+def ensure_table(cur: Cursor, schema: str, mapping: TableMapping, phone_rules: str = "") -> list[TableColumn]:
+    """Create or evolve the table; return the columns to (re)fill from raw_json in existing rows.
+
+    Those are the columns added to an existing table, and the E.164 columns whose numbers were normalized
+    under other phone settings (`phone_rules`, kept as the column's comment): changing the regions later
+    re-normalizes stored numbers without a re-extract.
+    """
     relation = qualified(schema, mapping.table)
     cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
     wanted = loaded_columns(mapping)
@@ -113,6 +128,11 @@ def ensure_table(cur: Cursor, schema: str, mapping: TableMapping) -> list[TableC
             if column.name not in existing:
                 cur.execute(f"ALTER TABLE {relation} ADD COLUMN {quote(column.name)} {column.sql_type}")
                 added.append(column)
+    for column in wanted:
+        if column.is_e164 and _comment(cur, relation, column.name) != phone_rules:
+            if existing and column not in added:
+                added.append(column)
+            cur.execute(f"COMMENT ON COLUMN {relation}.{quote(column.name)} IS %s", (phone_rules,))
     for promoted in mapping.columns:
         if promoted.indexed:
             _index(cur, schema, mapping.table, promoted.name)

@@ -53,6 +53,11 @@ class PhoneNormalizer:
             if region is not None and region != self.default_region and region not in fallbacks:
                 fallbacks.append(region)
         self.fallback_regions = tuple(fallbacks)
+        # Stored beside each E.164 column: numbers normalized under other rules are recomputed.
+        self.rules = (
+            f"E.164 by phonenumbers {phonenumbers.__version__}; default region "
+            f"{self.default_region or 'none'}; fallback regions {','.join(self.fallback_regions) or 'none'}"
+        )
         self._parse = lru_cache(maxsize=_CACHE_SIZE)(self._parse_uncached)
         self._country_prefix = ""
         self._national_prefix = ""

@@ -96,7 +96,7 @@ class HybridSink(BatchSink):
         def prepare(conn: Connection) -> None:
             with conn.cursor() as cur:
                 connector.ensure_sync_logs(cur, self.db_schema)
-                added = connector.ensure_table(cur, self.db_schema, self.mapping)
+                added = connector.ensure_table(cur, self.db_schema, self.mapping, self.target.phones.rules)
                 self.sync_log.open(cur)
                 self._table_had_rows = loader.has_rows(cur, self.db_schema, self.mapping.table)
             if added:

@@ -10,7 +10,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from target_supabase_hybrid.phones import PhoneNormalizer
 from target_supabase_hybrid.target import TargetSupabaseHybrid
-from tests.target.singer import connect, hubspot, query, record, run, schema
+from tests.target.singer import hubspot, query, record, run, schema
 
 
 @pytest.mark.parametrize("region", ["RU", "US", "GB", "DE", "IT", "BR", None])
@@ -180,14 +180,17 @@ def test_given_several_associated_contacts_or_archived_ones_then_view_picks_the_
     }
 
 
-def test_given_changed_phone_regions_then_blanking_raw_hash_and_resyncing_recomputes_e164(database_url):
+def test_given_changed_phone_regions_when_unchanged_records_are_resent_then_stored_e164_is_recomputed(
+    database_url,
+):
     messages = [schema("contacts"), record("contacts", hubspot("c1", phone="(857) 829 5489"))]
-    run(database_url, messages, default_phone_region="RU")
     stored = "SELECT phone_e164 FROM hubspot_contacts_raw"
+    run(database_url, messages, default_phone_region="RU")
     assert query(database_url, stored) == [{"phone_e164": "+78578295489"}]
+
+    run(database_url, [schema("contacts")], default_phone_region="US", phone_fallback_regions=["RU"])
+
+    assert query(database_url, stored) == [{"phone_e164": "+18578295489"}]  # no re-extract needed
+    unchanged = "SELECT records_unchanged, records_updated FROM sync_logs ORDER BY id DESC LIMIT 1"
     run(database_url, messages, default_phone_region="US", phone_fallback_regions=["RU"])
-    assert query(database_url, stored) == [{"phone_e164": "+78578295489"}]  # unchanged record: skipped
-    with connect(database_url) as cur:
-        cur.execute("UPDATE hubspot_contacts_raw SET raw_hash = ''")
-    run(database_url, messages, default_phone_region="US", phone_fallback_regions=["RU"])
-    assert query(database_url, stored) == [{"phone_e164": "+18578295489"}]
+    assert query(database_url, unchanged) == [{"records_unchanged": 1, "records_updated": 0}]
