@@ -8,8 +8,8 @@ memory of the tap and of the target (each with its children) is sampled every 10
 
 Scenarios (issue "Speed: bounded by HubSpot's rate limit"):
   full-free            seed-sized portal, 250 ms latency, free-tier limits; goal <= 30 s and < 1 % 429s
-  full-pro             same, simulator burst limit 190 and the tap told `professional`; goal: faster than
-                       full-free (or <= 30 s when full-free did not run) and < 1 % 429s
+  full-pro             same, simulator burst limit 190 (associations 150) and the tap told `professional`;
+                       goal: faster than full-free (or <= 30 s when full-free did not run) and < 1 % 429s
   tap-only             full-free with the tap's output discarded, then the pipeline again right after; goal:
                        pipeline wall within 10 % of the tap-only wall
   incremental-noop     rerun with the state of a full sync, nothing changed; goal: tap <= 3 s, <= 20 requests
@@ -17,9 +17,10 @@ Scenarios (issue "Speed: bounded by HubSpot's rate limit"):
                        object emitted, < 1 % 429s
   memory-300k          300,000 contacts, no latency, no rate limits; goal: peak RSS of tap and target < 300 MB
 
-The floor is the least time HubSpot's limits allow for the requests made: max over the two budgets of
+The floor is the least time HubSpot's limits allow for the requests made: max over the three budgets of
 (successful requests of that kind / allowed rate), the burst budget (limit per 10 s) for list, batch,
-association, property and object requests, the search budget (5/s) for search requests.
+property and object requests, the associations budget (its own limit per 10 s) for v4 association
+requests, the search budget (5/s) for search requests.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ SEED_SIZES = {"contacts": 29_000, "deals": 1_000, "calls": 8_100}
 MEMORY_SIZES = {"contacts": 300_000, "deals": 100, "calls": 100}
 LATENCY_MS = 250
 FREE_BURST, PRO_BURST, SEARCH_LIMIT = 100, 190, 5
+# The v4 associations API: exempt from the burst limit, its own per-10-s limit (free 100, pro 150).
+FREE_ASSOCIATIONS, PRO_ASSOCIATIONS = 100, 150
 BURST_WINDOW_S, SEARCH_WINDOW_S = 10.0, 1.0
 CHANGES = 100
 MB = 1024 * 1024
@@ -520,6 +523,7 @@ class Row:
     verdict: str = "ERROR"  # PASS / FAIL / ERROR
     note: str = ""
     burst_limit: int = FREE_BURST
+    associations_limit: int = FREE_ASSOCIATIONS
     rate_limited_run: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -543,9 +547,15 @@ class Row:
         by_kind: dict[str, int] = stats.get("by_kind", {})
         limited = stats.get("rate_limited", {})
         search = by_kind.get("search", 0) - int(limited.get("search", 0))
-        burst = sum(n for kind, n in by_kind.items() if kind not in NOT_RATE_LIMITED | {"search"})
+        own = {"search", "associations"}
+        burst = sum(n for kind, n in by_kind.items() if kind not in NOT_RATE_LIMITED | own)
         burst -= int(limited.get("burst", 0))
-        return max(burst / (self.burst_limit / BURST_WINDOW_S), search / (SEARCH_LIMIT / SEARCH_WINDOW_S))
+        associations = by_kind.get("associations", 0) - int(limited.get("associations", 0))
+        return max(
+            burst / (self.burst_limit / BURST_WINDOW_S),
+            associations / (self.associations_limit / BURST_WINDOW_S),
+            search / (SEARCH_LIMIT / SEARCH_WINDOW_S),
+        )
 
     def ratio(self) -> float | None:
         floor = self.floor()
@@ -683,7 +693,12 @@ class Bench:
                 "seed", self.seed_sizes, latency_ms=LATENCY_MS, rate_limits=True
             )
         sim = self.simulators["seed"]
-        sim.configure(latency_ms=LATENCY_MS, rate_limits_enabled=True, burst_limit=FREE_BURST)
+        sim.configure(
+            latency_ms=LATENCY_MS,
+            rate_limits_enabled=True,
+            burst_limit=FREE_BURST,
+            associations_limit=FREE_ASSOCIATIONS,
+        )
         return sim
 
     def tap_config(self, sim: SimulatorProcess, tier: str | None = "free") -> dict[str, Any]:
@@ -703,15 +718,17 @@ class Bench:
         return time.monotonic() + (self.args.timeout or default)
 
     # --- scenarios ------------------------------------------------------------------------------------------
-    def full_sync(self, label: str, deadline: float, *, tier: str, burst: int) -> tuple[RunResult, str]:
+    def full_sync(
+        self, label: str, deadline: float, *, tier: str, burst: int, associations: int = FREE_ASSOCIATIONS
+    ) -> tuple[RunResult, str]:
         sim = self.seed_simulator()
-        sim.configure(burst_limit=burst)
+        sim.configure(burst_limit=burst, associations_limit=associations)
         database = f"bench_{label.replace('-', '_')}"
         target = {"database_url": self.fresh_database(database)}
         try:
             result = run_pipeline(Run(label, sim, self.tap_config(sim, tier), target, deadline))
         finally:
-            sim.configure(burst_limit=FREE_BURST)
+            sim.configure(burst_limit=FREE_BURST, associations_limit=FREE_ASSOCIATIONS)
         if result.state is not None:
             self.baseline = (database, result.state)
         return result, database
@@ -747,10 +764,12 @@ class Bench:
 
     def scenario_full_pro(self, row: Row) -> None:
         deadline = self.deadline()
-        row.burst_limit = PRO_BURST
+        row.burst_limit, row.associations_limit = PRO_BURST, PRO_ASSOCIATIONS
         if "rate_limit_tier" not in self.tap_settings and "requests_per_10_seconds" not in self.tap_settings:
             row.note = "the tap has no rate-limit tier setting yet: it ran with its default budget"
-        row.result, database = self.full_sync("full-pro", deadline, tier="professional", burst=PRO_BURST)
+        row.result, database = self.full_sync(
+            "full-pro", deadline, tier="professional", burst=PRO_BURST, associations=PRO_ASSOCIATIONS
+        )
         problems = self.check_full(row, database, self.live_objects(self.seed_sizes))
         if self.full_free is not None:
             row.goal = f"faster than full-free ({self.full_free.wall:.1f} s), 429s < 1%"

@@ -51,6 +51,14 @@ DEFAULT_ASSOCIATIONS: dict[str, tuple[str, ...]] = {
 
 # Rate budgets (requests per rolling 10 s window) by HubSpot subscription tier, for private apps.
 RATE_LIMIT_TIERS = {"free": 100, "starter": 100, "professional": 190, "enterprise": 190, "api_pack": 250}
+# The v4 associations API is exempt from that limit but has its own (per 10 s) by tier.
+ASSOCIATION_RATE_LIMIT_TIERS = {
+    "free": 100,
+    "starter": 100,
+    "professional": 150,
+    "enterprise": 150,
+    "api_pack": 200,
+}
 DEFAULT_SEARCH_REQUESTS_PER_SECOND = 5
 BURST_WINDOW_SECONDS = 10.0
 SEARCH_WINDOW_SECONDS = 1.0

@@ -18,6 +18,7 @@ from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
 from tap_hubspot_raw.api import (
+    ASSOCIATION_RATE_LIMIT_TIERS,
     BURST_WINDOW_SECONDS,
     DEFAULT_API_URL,
     DEFAULT_SEARCH_REQUESTS_PER_SECOND,
@@ -46,7 +47,9 @@ class RetryWaits:
 
 RETRY_WAITS = RetryWaits()
 DEFAULT_MAX_RETRIES = 8
-DEFAULT_MAX_CONCURRENCY = 8  # covers (10-s budget + search budget) x 250 ms latency on every tier
+# Covers (10-s budget + search budget + associations) x 250 ms latency on every tier: 4 search workers,
+# 5 list workers and the archived sweep.
+DEFAULT_MAX_CONCURRENCY = 10
 REQUEST_TIMEOUT_SECONDS = 120
 
 
@@ -55,8 +58,10 @@ class Portal:
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         """Build the shared budget, session pool and authenticator from the tap config."""
-        per_window = (
-            config.get("requests_per_10_seconds") or RATE_LIMIT_TIERS[config.get("rate_limit_tier", "free")]
+        tier = config.get("rate_limit_tier") or "free"
+        per_window = config.get("requests_per_10_seconds") or RATE_LIMIT_TIERS[tier]
+        per_window_associations = (
+            config.get("association_requests_per_10_seconds") or ASSOCIATION_RATE_LIMIT_TIERS[tier]
         )
         per_second = config.get("search_requests_per_second") or DEFAULT_SEARCH_REQUESTS_PER_SECOND
         self.max_concurrency = int(config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY)
@@ -67,6 +72,8 @@ class Portal:
             SEARCH_WINDOW_SECONDS,
             # An explicit budget is a promise (headroom for other apps); a tier is a guess HubSpot corrects.
             follow_headers=not config.get("requests_per_10_seconds"),
+            associations_per_window=per_window_associations,
+            follow_association_headers=not config.get("association_requests_per_10_seconds"),
         )
         self.sessions = SessionPool(self.budget, self.max_concurrency)
         self.authenticator = build_authenticator(config)

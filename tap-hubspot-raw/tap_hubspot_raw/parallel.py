@@ -44,7 +44,13 @@ Keep = Callable[[Record], bool] | None
 
 RECORDS_PER_RANGE_MAX = ASSOCIATIONS_BATCH_SIZE  # a search range's associations fit one v4 call per type
 RECORDS_PER_RANGE_MIN = SEARCH_PAGE_SIZE
-MAX_SEARCH_WORKERS = 3  # 5 search requests/s x ~250 ms latency, plus time spent on association calls
+# 5 search requests/s x ~250 ms latency, plus time spent on association calls (their own budget, so they
+# no longer wait behind list pages: a search worker spends a larger share of its time in flight).
+MAX_SEARCH_WORKERS = 4
+# List ranges are this many search ranges: every range ends in a partial list page (its last page runs
+# past the range), so fewer, longer list ranges waste less of the 10-second budget. Claims still shrink
+# near the end of the id space (TAIL_SHARES).
+LIST_RANGE_FACTOR = 2
 QUEUE_BATCHES_PER_WORKER = 1
 POLL_SECONDS = 0.1
 TAIL_SHARES = 8  # near the end a claim takes at most 1/8 of what is left (but at least 1/4 of a full range)
@@ -135,7 +141,7 @@ class ParallelFullSync:
         self.keep = keep
         # One thread per request in flight (the archived sweep is one of them), so no thread holds an
         # in-flight slot while it waits for the budget.
-        self.search_workers = max(1, min(MAX_SEARCH_WORKERS, (concurrency + 1) // 3))
+        self.search_workers = max(1, min(MAX_SEARCH_WORKERS, (concurrency + 2) // 3))
         self.list_workers = max(1, concurrency - self.search_workers - 1)
         self.space = IdSpace()
         self.id_cursor: bool | None = None  # decided by the first list page
@@ -262,7 +268,7 @@ class ParallelFullSync:
 
     def _claim_list_ranges(self) -> None:
         self._wait(self.space.top_known)
-        while (claim := self.space.claim_bottom(self.range_ids)) is not None:
+        while (claim := self.space.claim_bottom(self.range_ids * LIST_RANGE_FACTOR)) is not None:
             self._check_stop()
             self._read_list_range(*claim)
 
@@ -318,7 +324,8 @@ class ParallelFullSync:
     def _search_worker(self) -> None:
         self._wait(self.space.top_known)
         # A search page and its share of an association call deliver 200 records; a list page 100. So the
-        # search workers' association calls go first when the 10-second budget is contended.
+        # search workers' association calls go first when their budget is contended (v4 associations have
+        # their own 10-second budget on HubSpot, shared by the search workers only).
         with priority_requests():
             while (claim := self.space.claim_top(self.range_ids)) is not None:
                 self._check_stop()

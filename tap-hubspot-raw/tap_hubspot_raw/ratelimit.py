@@ -1,7 +1,8 @@
 """One request budget per portal, shared by every stream (and thread) of a tap instance.
 
-HubSpot enforces a rolling 10-second limit on most endpoints and a separate per-second limit on
-search; both are shared with every other integration on the portal. The budget is acquired before
+HubSpot enforces a rolling 10-second limit on most endpoints, a separate per-second limit on search and
+a separate 10-second limit on the v4 associations API (exempt from the general one); all are shared with
+every other integration on the portal. The budget is acquired before
 each request and tightened from the ``X-HubSpot-RateLimit-*`` headers HubSpot returns.
 """
 
@@ -120,7 +121,8 @@ class RollingWindow:
 
 
 class RateBudget:
-    """The portal's two budgets: a rolling 10-s window for most calls and a per-second one for search."""
+    """The portal's budgets: a rolling 10-s window for most calls, a per-second one for search and a 10-s
+    one for the v4 associations API."""
 
     def __init__(
         self,
@@ -130,14 +132,31 @@ class RateBudget:
         search_window_seconds: float = 1.0,
         *,
         follow_headers: bool = False,
+        associations_per_window: int | None = None,
+        follow_association_headers: bool | None = None,
     ) -> None:
-        """Create the budgets (``follow_headers``: HubSpot's reported limit may raise the 10-s one)."""
+        """Create the budgets (``follow_headers``: HubSpot's reported limit may raise the 10-s one).
+
+        ``associations_per_window`` defaults to ``requests_per_window``; ``follow_association_headers`` to
+        ``follow_headers``.
+        """
         self.burst = RollingWindow(requests_per_window, window_seconds, follow_headers=follow_headers)
         self.search = RollingWindow(search_per_second, search_window_seconds)
+        self.associations = RollingWindow(
+            associations_per_window or requests_per_window,
+            window_seconds,
+            follow_headers=follow_headers
+            if follow_association_headers is None
+            else follow_association_headers,
+        )
 
     def window_for(self, path: str) -> RollingWindow:
-        """The budget a request path draws on (search is exempt from the 10-s limit)."""
-        return self.search if path.rstrip("/").endswith("/search") else self.burst
+        """The budget a request path draws on (search and v4 associations are exempt from the 10-s limit)."""
+        if path.rstrip("/").endswith("/search"):
+            return self.search
+        if is_associations_path(path):
+            return self.associations
+        return self.burst
 
     def observe(self, path: str, headers: Mapping[str, str]) -> None:
         """Adjust the matching budget from HubSpot's rate-limit headers, when present."""
@@ -148,6 +167,11 @@ class RateBudget:
             return
         window = interval_ms / 1000 if interval_ms else None
         self.window_for(path).observe(limit, remaining, window)
+
+
+def is_associations_path(path: str) -> bool:
+    """Whether ``path`` is a v4 associations call (batch read or per-object), with its own rate limit."""
+    return path.startswith("/crm/v4/") and "/associations" in path
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

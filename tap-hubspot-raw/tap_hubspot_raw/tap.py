@@ -111,7 +111,8 @@ class TapHubspotRaw(Tap):
             allowed_values=list(RATE_LIMIT_TIERS),
             title="Rate limit tier",
             description="Portal's HubSpot tier, sets the 10-second request budget: free/starter 100, "
-            "professional/enterprise 190, api_pack 250.",
+            "professional/enterprise 190, api_pack 250; and the separate 10-second budget of the v4 "
+            "associations API: free/starter 100, professional/enterprise 150, api_pack 200.",
         ),
         th.Property(
             "requests_per_10_seconds",
@@ -119,6 +120,14 @@ class TapHubspotRaw(Tap):
             title="Requests per 10 seconds",
             description="Explicit 10-second request budget; overrides rate_limit_tier. Leave headroom "
             "for other integrations on the portal.",
+        ),
+        th.Property(
+            "association_requests_per_10_seconds",
+            th.IntegerType,
+            title="Association requests per 10 seconds",
+            description="Explicit 10-second budget of the v4 associations API (exempt from the general "
+            "10-second limit, with its own); overrides rate_limit_tier. Leave headroom for other "
+            "integrations on the portal.",
         ),
         th.Property(
             "search_requests_per_second",
@@ -133,7 +142,7 @@ class TapHubspotRaw(Tap):
             default=DEFAULT_MAX_CONCURRENCY,
             title="Maximum concurrency",
             description="Requests in flight at once, all drawing on the one shared rate budget. A full "
-            "sync splits each object type by id between list and search workers; the default 8 covers "
+            "sync splits each object type by id between list and search workers; the default 10 covers "
             "HubSpot's budgets at ~250 ms per request. 1 reads each object type with one sequential list.",
         ),
         th.Property(
@@ -180,7 +189,12 @@ class TapHubspotRaw(Tap):
             strays = sorted(set(config.get(setting) or {}) - set(object_types))
             if strays:
                 errors.append(f"{setting} names object type(s) not in object_types: {', '.join(strays)}.")
-        for setting in ("requests_per_10_seconds", "search_requests_per_second", "max_concurrency"):
+        for setting in (
+            "requests_per_10_seconds",
+            "association_requests_per_10_seconds",
+            "search_requests_per_second",
+            "max_concurrency",
+        ):
             if setting in config and config[setting] is not None and config[setting] < 1:
                 errors.append(f"{setting} must be at least 1.")
         return errors

@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     p.add_argument("--burst-window-ms", type=int, default=10_000)
     p.add_argument("--search-limit", type=int, default=5)
     p.add_argument("--search-window-ms", type=int, default=1_000)
+    p.add_argument("--associations-limit", type=int, default=100, help="v4 associations per burst window")
     p.add_argument("--daily-limit", type=int, default=250_000)
     p.add_argument("--no-rate-limits", action="store_true")
     p.add_argument("--indexing-delay-ms", type=int, default=0)
@@ -77,6 +78,7 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         burst_window_ms=a.burst_window_ms,
         search_limit=a.search_limit,
         search_window_ms=a.search_window_ms,
+        associations_limit=a.associations_limit,
         daily_limit=a.daily_limit,
         rate_limits_enabled=not a.no_rate_limits,
         indexing_delay_ms=a.indexing_delay_ms,

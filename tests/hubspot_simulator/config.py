@@ -23,6 +23,7 @@ RUNTIME_FIELDS = frozenset(
         "burst_window_ms",
         "search_limit",
         "search_window_ms",
+        "associations_limit",
         "daily_limit",
         "search_daily_headers",
         "indexing_delay_ms",
@@ -88,6 +89,9 @@ class SimulatorConfig:
     burst_window_ms: int = 10_000
     search_limit: int = 5
     search_window_ms: int = 1_000
+    # v4 associations (batch read, per-object GET): exempt from the burst limit, own window of
+    # burst_window_ms (HubSpot: Free/Starter 100, Pro/Enterprise 150, API pack 200 per 10 s)
+    associations_limit: int = 100
     daily_limit: int = 250_000
     search_daily_headers: bool = False
     # --- consistency ------------------------------------------------------------------------------

@@ -102,6 +102,7 @@ class Simulator:
         )
         self._burst: collections.deque[float] = collections.deque()
         self._search: collections.deque[float] = collections.deque()
+        self._associations: collections.deque[float] = collections.deque()
         self._daily_used = 0
         self._issued: dict[str, float] = {}  # OAuth access token -> expiry (epoch s)
         self._lock = threading.Lock()
@@ -131,7 +132,14 @@ class Simulator:
                 "total": 0,
                 "by_kind": {},
                 "by_status": {},
-                "rate_limited": {"total": 0, "burst": 0, "search": 0, "daily": 0, "forced": 0},
+                "rate_limited": {
+                    "total": 0,
+                    "burst": 0,
+                    "search": 0,
+                    "associations": 0,
+                    "daily": 0,
+                    "forced": 0,
+                },
                 "faults": {"errors": 0, "drops": 0, "slow": 0},
                 "max_request_target": 0,
                 "concurrent_max": 0,
@@ -149,6 +157,7 @@ class Simulator:
     def reset_rate_limits(self) -> None:
         self._burst.clear()
         self._search.clear()
+        self._associations.clear()
         self._daily_used = 0
 
     # --- app ----------------------------------------------------------------------------------------
@@ -467,6 +476,7 @@ class Simulator:
                 },
                 429,
             )
+        group = "associations-api-calls" if which == "associations" else "private-app-api-calls"
         return self.json_response(
             {
                 "status": "error",
@@ -474,7 +484,7 @@ class Simulator:
                 "errorType": "RATE_LIMIT",
                 "correlationId": request[CORR],
                 "policyName": "TEN_SECONDLY_ROLLING",
-                "groupName": f"publicapi:private-app-api-calls-ten-secondly:{PORTAL_ID}",
+                "groupName": f"publicapi:{group}-ten-secondly:{PORTAL_ID}",
             },
             429,
         )
@@ -491,34 +501,41 @@ class Simulator:
             if not is_search or cfg.search_daily_headers:
                 resp.headers.update(self._daily_headers(0))
             return resp
+        # Which rolling window the request counts against: search its own per-second one; the v4
+        # associations API is exempt from the ten-secondly limit but has a window of its own.
+        which = "search" if is_search else "burst"
         if is_search:
             window, limit, dq = cfg.search_window_ms / 1000.0, cfg.search_limit, self._search
+        elif kind == "associations" and request.path.startswith("/crm/v4/"):
+            which = "associations"
+            window, limit, dq = cfg.burst_window_ms / 1000.0, cfg.associations_limit, self._associations
         else:
             window, limit, dq = cfg.burst_window_ms / 1000.0, cfg.burst_limit, self._burst
         while dq and dq[0] <= now - window:
             dq.popleft()
         if len(dq) >= limit:
-            self._bump("rate_limited", "search" if is_search else "burst")
-            resp = self._429(request, "search" if is_search else "burst")
+            self._bump("rate_limited", which)
+            resp = self._429(request, which)
             if not is_search:
-                resp.headers.update(self._burst_headers(0))
+                resp.headers.update(self._window_headers(limit, 0))
                 resp.headers.update(self._daily_headers(cfg.daily_limit - self._daily_used))
             return resp
         dq.append(now)
         self._daily_used += 1
         remaining_daily = cfg.daily_limit - self._daily_used
         if not is_search:
-            headers.update(self._burst_headers(limit - len(dq)))
+            headers.update(self._window_headers(limit, limit - len(dq)))
             headers.update(self._daily_headers(remaining_daily))
         elif cfg.search_daily_headers:
             headers.update(self._daily_headers(remaining_daily))
         return None
 
-    def _burst_headers(self, remaining: int) -> dict[str, str]:
+    def _window_headers(self, limit: int, remaining: int) -> dict[str, str]:
+        """Rate-limit headers of a ``burst_window_ms`` window allowing ``limit`` requests."""
         cfg = self.config
-        secondly = max(cfg.burst_limit // 10, 1)
+        secondly = max(limit // 10, 1)
         return {
-            "X-HubSpot-RateLimit-Max": str(cfg.burst_limit),
+            "X-HubSpot-RateLimit-Max": str(limit),
             "X-HubSpot-RateLimit-Remaining": str(max(remaining, 0)),
             "X-HubSpot-RateLimit-Interval-Milliseconds": str(cfg.burst_window_ms),
             "X-HubSpot-RateLimit-Secondly": str(secondly),

@@ -29,6 +29,8 @@ def test_cli_ready_line_and_sigterm():
             "demo-token",
             "--burst-limit",
             "190",
+            "--associations-limit",
+            "150",
             "--latency-ms",
             "1",
         ],
@@ -49,7 +51,9 @@ def test_cli_ready_line_and_sigterm():
         )
         assert r.status_code == 200
         assert r.headers["X-HubSpot-RateLimit-Max"] == "190"
-        assert requests.get(url + "/_simulator/config", timeout=10).json()["counts"]["deals"] <= 20
+        config = requests.get(url + "/_simulator/config", timeout=10).json()
+        assert config["counts"]["deals"] <= 20
+        assert config["associations_limit"] == 150
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0

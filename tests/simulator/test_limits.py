@@ -99,3 +99,45 @@ def test_oauth_and_control_not_rate_limited(make_simulator):
     for _ in range(3):
         assert api(sim, "GET", "/_simulator/stats").status_code == 200
     assert api(sim, "GET", "/crm/v3/objects/contacts").status_code == 429
+
+
+def test_v4_associations_have_their_own_window_and_do_not_consume_the_burst_budget(make_simulator):
+    sim = make_simulator(burst_limit=3, associations_limit=4, burst_window_ms=400, daily_limit=1000)
+    batch = "/crm/v4/associations/contacts/deals/batch/read"
+    for i in range(4):
+        r = api(sim, "POST", batch, json={"inputs": [{"id": "1"}]})
+        assert r.status_code in (200, 207)
+        h = r.headers
+        assert h["X-HubSpot-RateLimit-Max"] == "4"  # the associations window, not the burst one
+        assert h["X-HubSpot-RateLimit-Remaining"] == str(3 - i)
+        assert h["X-HubSpot-RateLimit-Interval-Milliseconds"] == "400"
+    r = api(sim, "GET", "/crm/v4/objects/contacts/1/associations/deals")  # per-object v4 GET: same window
+    assert r.status_code == 429
+    body = r.json()
+    assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert body["errorType"] == "RATE_LIMIT"
+    assert r.headers["X-HubSpot-RateLimit-Max"] == "4"
+    assert r.headers["X-HubSpot-RateLimit-Remaining"] == "0"
+    # the burst budget is untouched by association calls: all three of its slots are still free
+    for i in range(3):
+        r = api(sim, "GET", "/crm/v3/objects/deals?limit=1")
+        assert r.status_code == 200
+        assert r.headers["X-HubSpot-RateLimit-Max"] == "3"
+        assert r.headers["X-HubSpot-RateLimit-Remaining"] == str(2 - i)
+    assert api(sim, "GET", "/crm/v3/objects/deals?limit=1").status_code == 429
+    time.sleep(0.45)
+    assert api(sim, "POST", batch, json={"inputs": [{"id": "1"}]}).status_code in (200, 207)
+    stats = sim.stats()
+    assert stats["rate_limited"]["associations"] == 1
+    assert stats["rate_limited"]["burst"] == 1
+    assert stats["rate_limited"]["total"] == 2
+    assert stats["by_kind"]["associations"] == 6
+
+
+def test_associations_limit_is_a_runtime_field(make_simulator):
+    sim = make_simulator(associations_limit=1, burst_window_ms=60_000)
+    batch = "/crm/v4/associations/deals/contacts/batch/read"
+    assert api(sim, "POST", batch, json={"inputs": [{"id": "1"}]}).status_code in (200, 207)
+    assert api(sim, "POST", batch, json={"inputs": [{"id": "1"}]}).status_code == 429
+    sim.update_config(associations_limit=5)
+    assert api(sim, "POST", batch, json={"inputs": [{"id": "1"}]}).status_code in (200, 207)

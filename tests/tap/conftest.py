@@ -30,6 +30,7 @@ PORTAL: dict[str, Any] = {
     "latency_ms": 0.0,
     "access_tokens": (TOKEN,),
     "burst_limit": 100_000,
+    "associations_limit": 100_000,
     "search_limit": 100_000,
     "daily_limit": 100_000_000,
 }
@@ -41,6 +42,7 @@ def tap_config(sim: Simulator, **overrides: Any) -> dict[str, Any]:
         "access_token": TOKEN,
         "api_url": sim.url,
         "requests_per_10_seconds": 5_000,
+        "association_requests_per_10_seconds": 5_000,
         "search_requests_per_second": 500,
         "lookback_minutes": 0,
         **overrides,

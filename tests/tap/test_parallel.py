@@ -96,6 +96,29 @@ def test_parallel_full_sync_respects_the_portal_budget_it_learns_from_headers(ma
     assert stats["rate_limited"]["total"] <= max(1, stats["total"] // 100)
 
 
+def test_association_calls_have_their_own_budget_and_are_not_throttled_by_the_burst_one(make_simulator):
+    # A tiny 10-s budget (4 per 300 ms) and a separate, larger associations one, both learnt from headers.
+    sim = make_simulator(
+        **{**BIG, "contacts": 1_200, "burst_limit": 4, "burst_window_ms": 300, "associations_limit": 30}
+    )
+    config = tap_config(sim, max_concurrency=8)
+    del config["requests_per_10_seconds"], config["association_requests_per_10_seconds"]
+
+    out = run_tap(config)
+
+    assert_exact(sim, out)
+    stats = sim.stats()
+    assert stats["by_kind"]["associations"] > 10
+    assert stats["rate_limited"]["associations"] == 0
+    # No 429 storm: at most the few list requests sent before the first headers told the real burst limit.
+    assert stats["rate_limited"]["total"] <= max(3, stats["total"] // 50)
+    times = sorted(
+        r["time"] for r in sim.request_log if r["kind"] == "associations" and r["status"] in (200, 207)
+    )
+    # More association calls in some 300 ms than the burst budget's 4 allow: that budget did not hold them.
+    assert any(b - a < 0.3 for a, b in zip(times, times[4:], strict=False))
+
+
 @pytest.mark.parametrize(
     "faults",
     [

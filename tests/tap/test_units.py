@@ -9,7 +9,7 @@ import pytest
 import requests
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_hubspot_raw.client import missing_scopes
+from tap_hubspot_raw.client import Portal, missing_scopes
 from tap_hubspot_raw.pagination import SearchCursor, SearchPaginator, to_epoch_ms, to_iso
 from tap_hubspot_raw.ratelimit import RateBudget, RollingWindow
 from tap_hubspot_raw.tap import TapHubspotRaw
@@ -92,6 +92,43 @@ def test_rate_headers_reporting_an_exhausted_window_pause_the_budget():
     assert budget.window_for("/crm/v3/objects/deals/search") is budget.search
 
 
+def test_v4_associations_draw_on_their_own_budget_adjusted_by_their_own_headers():
+    budget = RateBudget(requests_per_window=1, search_per_second=5, associations_per_window=50)
+    batch = "/crm/v4/associations/contacts/deals/batch/read"
+    assert budget.window_for(batch) is budget.associations
+    assert budget.window_for("/crm/v4/objects/contacts/1/associations/deals") is budget.associations
+    assert budget.window_for("/crm/v3/objects/contacts") is budget.burst
+    budget.burst.acquire()  # the 10-s budget is now spent ...
+    started = time.monotonic()
+    for _ in range(20):  # ... and association calls do not wait for it
+        budget.window_for(batch).acquire()
+    assert time.monotonic() - started < 0.1
+    # Association headers adjust only the associations budget; list headers only the 10-s one.
+    budget.observe(batch, {"X-HubSpot-RateLimit-Max": "30", "X-HubSpot-RateLimit-Remaining": "25"})
+    assert (budget.associations.limit, budget.burst.limit) == (30, 1)
+    budget.observe(
+        "/crm/v3/objects/deals", {"X-HubSpot-RateLimit-Max": "1", "X-HubSpot-RateLimit-Remaining": "0"}
+    )
+    assert budget.associations.limit == 30
+    assert budget.associations._paused_until == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({}, 100),
+        ({"rate_limit_tier": "professional"}, 150),
+        ({"rate_limit_tier": "enterprise", "requests_per_10_seconds": 20}, 150),
+        ({"rate_limit_tier": "api_pack"}, 200),
+        ({"rate_limit_tier": "api_pack", "association_requests_per_10_seconds": 40}, 40),
+    ],
+)
+def test_the_associations_budget_follows_the_tier_or_the_explicit_setting(config, expected):
+    portal = Portal({"access_token": "t", **config})
+    assert portal.budget.associations.limit == expected
+    assert portal.budget.associations.follow_headers is ("association_requests_per_10_seconds" not in config)
+
+
 def test_missing_scopes_are_read_from_either_key():
     body = {
         "errors": [{"context": {"requiredScopes": ["crm.objects.contacts.read"]}}],
@@ -108,6 +145,7 @@ def test_missing_scopes_are_read_from_either_key():
         ({"access_token": "t", "object_types": ["contacts", "widgets"]}, "Unknown object type(s) widgets"),
         ({"access_token": "t", "properties_exclude": {"tickets": ["a"]}}, "not in object_types: tickets"),
         ({"access_token": "t", "rate_limit_tier": "platinum"}, "platinum"),
+        ({"access_token": "t", "association_requests_per_10_seconds": 0}, "must be at least 1"),
     ],
 )
 def test_bad_config_is_rejected_with_a_clear_message(config, expected):
