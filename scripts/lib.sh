@@ -12,6 +12,8 @@ export XDG_CONFIG_HOME="$DATA/config"
 export XDG_RUNTIME_DIR="$DATA/runtime"
 export UV_CACHE_DIR="$DATA/cache/uv"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# Cached bytecode in .venv and .meltano saves each plugin process about a second of start-up (~575 modules).
+unset PYTHONDONTWRITEBYTECODE
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
 mkdir -p "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$DATA/runtime"
 chmod 700 "$DATA/runtime"

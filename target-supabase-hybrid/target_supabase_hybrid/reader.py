@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import typing as t
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import msgspec
@@ -10,10 +14,34 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
+# A batch holds ~10 objects per record (dicts, strings), all acyclic and freed by reference counting; with the
+# default threshold (700) the cyclic collector ran ~430 times per seed load, repeatedly traversing the pending
+# batches (~0.15-0.3 s of a run). It still runs, ~60x less often, while messages are processed.
+BULK_GC_THRESHOLD = (50_000, 20, 100)
+
+
+@contextmanager
+def bulk_gc() -> Iterator[None]:
+    """Collect cycles less often for the duration (start-up objects frozen out of it); restore afterwards."""
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*BULK_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 class FastSingerReader(SingerReader):
     """Same messages as the SDK reader (floats as exact `Decimal`), decoded ~2-3x faster."""
+
+    @override
+    def process_lines(
+        self, file_input: t.IO[str] | None, callbacks: dict[str, t.Callable[[dict], None]]
+    ) -> t.Counter[str]:
+        with bulk_gc():
+            return super().process_lines(file_input, callbacks)
 
     @override
     def deserialize_json(self, line: str) -> dict:

@@ -14,7 +14,7 @@ from typing_extensions import override
 from target_supabase_hybrid import views
 from target_supabase_hybrid.connection import ConnectionFactory
 from target_supabase_hybrid.phones import PhoneNormalizer
-from target_supabase_hybrid.reader import FastSingerReader
+from target_supabase_hybrid.reader import FastSingerReader, bulk_gc
 from target_supabase_hybrid.settings import CONFIG_SCHEMA
 from target_supabase_hybrid.sinks import HybridSink
 from target_supabase_hybrid.sync_log import SyncLog
@@ -143,7 +143,8 @@ class TargetSupabaseHybrid(Target):
         # Batches drained from here on are the streams' last: they finish their sync_logs row in their
         # own transaction. Streams with nothing pending get a final row update of their own.
         self.is_finishing = True
-        super().process_endofpipe()
+        with bulk_gc():
+            super().process_endofpipe()
         for sink in {id(s): s for s in self._sinks_active.values()}.values():
             if isinstance(sink, HybridSink) and sink.sync_log.status == "running":
                 sink.finish()

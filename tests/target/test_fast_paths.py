@@ -131,3 +131,53 @@ def test_given_many_small_batches_and_a_schema_change_then_fast_paths_keep_order
         log["records_inserted"] + log["records_updated"] + log["records_unchanged"]
         == 29 - log["duplicates_merged"]
     )
+
+
+def test_given_repeated_values_then_memoised_conversions_count_every_failure_and_match_direct_conversion(
+    monkeypatch,
+):
+    from collections import Counter
+
+    from target_supabase_hybrid import rows as rows_module
+    from target_supabase_hybrid.connector import loaded_columns
+    from target_supabase_hybrid.mappings import resolve_mapping
+    from target_supabase_hybrid.phones import PhoneNormalizer
+    from target_supabase_hybrid.rows import RowBuilder
+    from target_supabase_hybrid.values import to_timestamptz
+
+    monkeypatch.setattr(rows_module, "_MEMO_LIMIT", 3)  # the memo is cleared and refilled along the way
+    mapping = resolve_mapping("contacts", ["id"], None)
+    builder = RowBuilder(mapping, loaded_columns(mapping), PhoneNormalizer("RU"))
+    values = ["not a date", "2024-01-02T03:04:05Z", " ", "not a date", "2024-01-02 03:04", "not a date", 5]
+    records = [
+        {"id": str(i), "properties": {"createdate": value, "vsl_watched": "TRUE", "email": "a\tb"}}
+        for i, value in enumerate(values * 3)
+    ]
+    failures: Counter[str] = Counter()
+    lines = list(builder.copy_lines(builder.collect(records).entries, failures))
+    columns = [c.name for c in loaded_columns(mapping)]
+    created = [line.split("\t")[columns.index("createdate")] for line in lines]
+    expected, failed = [], 0
+    for value in values * 3:
+        try:
+            converted = to_timestamptz(value)
+        except ValueError:
+            converted, failed = None, failed + 1
+        expected.append("\\N" if converted is None else converted)
+    assert created == expected
+    assert failed == 9
+    assert failures == Counter({"createdate": failed})
+    assert {line.split("\t")[columns.index("vsl_watched")] for line in lines} == {"t"}
+    assert {line.split("\t")[columns.index("email")] for line in lines} == {"a\\tb"}
+
+
+def test_given_bulk_gc_then_thresholds_and_frozen_objects_are_restored():
+    import gc
+
+    from target_supabase_hybrid.reader import BULK_GC_THRESHOLD, bulk_gc
+
+    before = gc.get_threshold()
+    with bulk_gc():
+        assert gc.get_threshold() == BULK_GC_THRESHOLD
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
