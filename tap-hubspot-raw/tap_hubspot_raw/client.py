@@ -26,6 +26,7 @@ from tap_hubspot_raw.api import (
     SEARCH_WINDOW_SECONDS,
 )
 from tap_hubspot_raw.auth import build_authenticator
+from tap_hubspot_raw.parallel import Pipeline
 from tap_hubspot_raw.ratelimit import RateBudget, SessionPool
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class Portal:
         )
         self.sessions = SessionPool(self.budget, self.max_concurrency)
         self.authenticator = build_authenticator(config)
+        self.pipeline = Pipeline()  # starts the next stream's fetching while one finishes
 
 
 def hubspot_error(response: requests.Response) -> dict[str, Any]:

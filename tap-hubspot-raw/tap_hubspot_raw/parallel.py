@@ -21,6 +21,12 @@ request in id-cursor mode, and otherwise by the next incremental run (its window
 
 Workers put finished batches (shaped records) on a bounded queue; the stream's own thread takes them off and
 emits them, so Singer output is written by one thread and memory stays flat whatever the portal's size.
+
+Streams are pipelined (:class:`Pipeline`): as soon as a stream's id space is fully claimed (its workers are
+finishing their last ranges), the next selected stream's workers start fetching into *their* bounded queue, so
+the shared budget does not sit idle through a stream's tail. Output stays one stream after another: a stream's
+batches are only taken off its queue while the SDK syncs that stream; a prefetching stream blocks when its
+queue is full.
 """
 
 from __future__ import annotations
@@ -135,10 +141,24 @@ class _Done:
 class ParallelFullSync:
     """Runs one stream's full-sync workers; yields ``(archived, records)`` batches as they arrive."""
 
-    def __init__(self, stream: CrmObjectStream, keep: Keep, concurrency: int) -> None:
-        """Plan workers for ``stream``: ``concurrency`` is the number of requests in flight at once."""
+    def __init__(
+        self,
+        stream: CrmObjectStream,
+        keep: Keep,
+        concurrency: int,
+        on_claimed: Callable[[], None] | None = None,
+    ) -> None:
+        """Plan workers for ``stream``: ``concurrency`` is the number of requests in flight at once.
+
+        ``on_claimed`` is called once, from a worker, when the whole id space has been claimed (the workers
+        are on their last ranges): the pipeline then starts the next stream's workers.
+        """
         self.stream = stream
         self.keep = keep
+        self._on_claimed = on_claimed
+        self._claimed_once = threading.Lock()
+        self._started = False
+        self._start_lock = threading.Lock()
         # One thread per request in flight (the archived sweep is one of them), so no thread holds an
         # in-flight slot while it waits for the budget.
         self.search_workers = max(1, min(MAX_SEARCH_WORKERS, (concurrency + 2) // 3))
@@ -158,8 +178,25 @@ class ParallelFullSync:
 
     # Orchestration ------------------------------------------------------------------------------
 
-    def batches(self) -> Iterator[tuple[bool, list[Record]]]:
-        """Start the workers and yield their batches until all are done; re-raise a worker's failure."""
+    @property
+    def queue_capacity(self) -> int:
+        """How many batches may wait on the queue (the memory bound)."""
+        return self._queue.maxsize
+
+    @property
+    def queued(self) -> int:
+        """How many batches wait on the queue now."""
+        return self._queue.qsize()
+
+    def start(self) -> None:
+        """Start the workers (idempotent); their batches wait on the bounded queue until taken."""
+        with self._start_lock:  # the pipeline and the stream's own thread may both start it
+            if self._started:
+                return
+            self._started = True
+            self._start_workers()
+
+    def _start_workers(self) -> None:
         roles: list[Callable[[], None]] = [self._lead_list_worker, self._archived_worker]
         roles += [self._list_worker] * (self.list_workers - 1)
         roles += [self._probe_then_search] + [self._search_worker] * (self.search_workers - 1)
@@ -169,7 +206,22 @@ class ParallelFullSync:
             )
             self._threads.append(thread)
             thread.start()
-        running = len(roles)
+
+    def cancel(self) -> None:
+        """Stop the workers (another stream failed or the run ends early)."""
+        self._stop.set()
+        self.mode_known.set()
+        self.space.top_known.set()
+
+    def claimed(self) -> None:
+        """The id space is fully claimed: tell the pipeline once."""
+        if self._on_claimed is not None and self._claimed_once.acquire(blocking=False):
+            self._on_claimed()
+
+    def batches(self) -> Iterator[tuple[bool, list[Record]]]:
+        """Start the workers and yield their batches until all are done; re-raise a worker's failure."""
+        self.start()
+        running = len(self._threads)
         try:
             while running:
                 item = self._queue.get()
@@ -179,6 +231,7 @@ class ParallelFullSync:
                         raise item.error
                     continue
                 yield item
+            self.claimed()  # at the latest when the stream is done
         finally:
             self._stop.set()
             self.mode_known.set()
@@ -271,6 +324,7 @@ class ParallelFullSync:
         while (claim := self.space.claim_bottom(self.range_ids * LIST_RANGE_FACTOR)) is not None:
             self._check_stop()
             self._read_list_range(*claim)
+        self.claimed()
 
     def _read_list_range(self, low: int, high: float) -> None:
         """Every live object with ``low <= id < high``, starting the list cursor at ``low``."""
@@ -330,6 +384,7 @@ class ParallelFullSync:
             while (claim := self.space.claim_top(self.range_ids)) is not None:
                 self._check_stop()
                 self._search_range(*claim)
+        self.claimed()
 
     def _search_range(self, low: int, high: int) -> None:
         pending: list[Record] = []
@@ -348,6 +403,132 @@ class ParallelFullSync:
                 return
 
 
+class Pipeline:
+    """Starts the next selected stream's full-sync workers while the current stream finishes.
+
+    Shared by every stream of a tap instance (it lives on the :class:`~tap_hubspot_raw.client.Portal`).
+    ``order_source`` gives the streams in the order the SDK syncs them (the tap's stream order).
+    """
+
+    def __init__(self) -> None:
+        """No streams known yet."""
+        self.order_source: Callable[[], list[CrmObjectStream]] = list
+        self._lock = threading.Lock()
+        self._syncs: dict[str, ParallelFullSync] = {}
+        self._cancelled = False
+
+    @property
+    def order(self) -> list[CrmObjectStream]:
+        """The streams in the order the SDK syncs them."""
+        return self.order_source()
+
+    def full_sync(self, stream: CrmObjectStream, keep: Keep) -> ParallelFullSync:
+        """The stream's full sync: the prefetching one if the pipeline started it, otherwise a new one."""
+        with self._lock:
+            sync = self._syncs.get(stream.name)
+            if sync is None:
+                sync = self._new(stream, keep)
+            return sync
+
+    def _new(self, stream: CrmObjectStream, keep: Keep) -> ParallelFullSync:
+        sync = ParallelFullSync(
+            stream, keep, stream.portal.max_concurrency, on_claimed=lambda: self.prefetch_after(stream.name)
+        )
+        self._syncs[stream.name] = sync
+        return sync
+
+    def prefetch_after(self, name: str) -> None:
+        """Start the full-sync workers of the selected stream that follows ``name`` (if it is a full sync)."""
+        names = [s.name for s in self.order]
+        if name not in names:
+            return
+        following = [s for s in self.order[names.index(name) + 1 :] if s.selected]
+        if not following:
+            return
+        stream = following[0]
+        keep = stream.full_sync_keep()
+        if keep is False:  # incremental or sequential: nothing to prefetch here
+            return
+        with self._lock:
+            if self._cancelled or stream.name in self._syncs:
+                return
+            stream.prepare_parallel()
+            sync = self._new(stream, keep)
+        sync.start()
+
+    def prefetch_incremental(self) -> None:
+        """Start every selected incremental stream's independent requests (first search page, archived
+        sweep) at once; each stream still emits its own records when the SDK syncs it."""
+        for stream in self.order:
+            if stream.selected and stream.bookmark_ms is not None:
+                stream.start_incremental_prefetch()
+
+    def cancel(self) -> None:
+        """Stop every prefetching stream (a stream failed: the run ends)."""
+        with self._lock:
+            self._cancelled = True
+            syncs = list(self._syncs.values())
+        for sync in syncs:
+            sync.cancel()
+
+
+class BackgroundReader:
+    """Runs ``produce(put)`` in a daemon thread; the batches it puts wait on a bounded queue until taken."""
+
+    def __init__(self, name: str, produce: Callable[[Callable[[list[Record]], None]], None], size: int = 4):
+        """Prepare (not start) the reader; at most ``size`` batches wait at once."""
+        self._produce = produce
+        self._queue: queue.Queue[list[Record] | _Done] = queue.Queue(maxsize=max(1, size))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> BackgroundReader:
+        """Start the thread; returns self."""
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Stop producing (the consumer went away)."""
+        self._stop.set()
+
+    def _put(self, item: list[Record] | _Done, *, force: bool = False) -> None:
+        while True:
+            if self._stop.is_set() and not force:
+                raise _Stopped
+            try:
+                self._queue.put(item, timeout=POLL_SECONDS)
+            except queue.Full:
+                if self._stop.is_set():
+                    if force:
+                        return
+                    raise _Stopped from None
+                continue
+            return
+
+    def _run(self) -> None:
+        try:
+            self._produce(lambda batch: self._put(batch) if batch else None)
+        except _Stopped:
+            return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            self._put(_Done(exc), force=True)
+            return
+        self._put(_Done(), force=True)
+
+    def batches(self) -> Iterator[list[Record]]:
+        """Yield the batches until the producer is done; re-raise its failure."""
+        try:
+            while True:
+                item = self._queue.get()
+                if isinstance(item, _Done):
+                    if item.error is not None:
+                        raise item.error
+                    return
+                yield item
+        finally:
+            self._stop.set()
+
+
 def _ascending(ids: list[int]) -> bool:
     return all(a < b for a, b in pairwise(ids))
 
@@ -356,4 +537,11 @@ class _Stopped(Exception):  # noqa: N818 - control flow, not an error
     """Another worker failed or the consumer went away: stop quietly."""
 
 
-__all__ = ["LIST_PAGE_SIZE", "CursorNotAnIdError", "IdSpace", "ParallelFullSync"]
+__all__ = [
+    "LIST_PAGE_SIZE",
+    "BackgroundReader",
+    "CursorNotAnIdError",
+    "IdSpace",
+    "ParallelFullSync",
+    "Pipeline",
+]

@@ -7,12 +7,15 @@ lookback), in modified order, and archived objects are swept from the list endpo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote, urlencode
 
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
@@ -31,7 +34,7 @@ from tap_hubspot_raw.api import (
 from tap_hubspot_raw.associations import chunked, embedded_associations, read_associations
 from tap_hubspot_raw.client import HubspotStream, Portal
 from tap_hubspot_raw.pagination import ListPaginator, SearchCursor, SearchPaginator, to_epoch_ms, to_iso
-from tap_hubspot_raw.parallel import ParallelFullSync
+from tap_hubspot_raw.parallel import BackgroundReader
 from tap_hubspot_raw.progress import Progress
 from tap_hubspot_raw.schemas import object_schema, property_names, select_properties
 
@@ -74,6 +77,9 @@ class CrmObjectStream(HubspotStream):
         self.path = OBJECTS_PATH.format(object_type=object_type)
         self._phase = Phase()
         self._paginator: BaseAPIPaginator | None = None
+        self._prefetch_lock = threading.Lock()
+        self._sweep: BackgroundReader | None = None
+        self._prefetched: dict[tuple[str, str, bytes], Future[requests.Response]] = {}
         super().__init__(tap, portal=portal, name=object_type)
         self._progress = Progress(self.logger, object_type)
 
@@ -147,21 +153,105 @@ class CrmObjectStream(HubspotStream):
         bookmark = self.bookmark_ms
         high = self._initialized_at  # bookmark never later than the sync start
         if bookmark is None:
-            start = self.config.get("start_date")
-            since = to_epoch_ms(start) if start else None
-            changed = _since(since, "updatedAt")
-            if self.portal.max_concurrency > 1:
-                yield from self._read_parallel(changed)
+            keep = self.full_sync_keep()
+            if keep is not False:
+                yield from self._read_parallel(keep)
             else:
+                changed = self._start_filter()
                 yield from self._read("live", Phase(archived=False), changed)
                 yield from self._read("archived", Phase(archived=True), changed)
         else:
-            low = max(bookmark - int(self.config.get("lookback_minutes", 5)) * 60_000, 0)
-            yield from self._read("changed", Phase(search_from=SearchCursor(low_ms=low, high_ms=high)), None)
-            # Archived during this run (after ``high``): left for the next run, whose window covers it.
-            yield from self._read("archived", Phase(archived=True), _between(low, high, "archivedAt"))
+            # Every incremental stream's independent requests (first search page, archived sweep) start
+            # now, concurrently inside the budget; this stream then emits its own in order.
+            self.portal.pipeline.prefetch_incremental()
+            sweep = self.start_incremental_prefetch()
+            try:
+                low = self._incremental_low()
+                yield from self._read(
+                    "changed", Phase(search_from=SearchCursor(low_ms=low, high_ms=high)), None
+                )
+                # Archived during this run (after ``high``): left for the next run, whose window covers it.
+                progress = Progress(self.logger, f"{self.name} (archived)")
+                for batch in sweep.batches():
+                    progress.add(len(batch))
+                    yield from batch
+                progress.log()
+            except BaseException:
+                sweep.cancel()
+                raise
         # Everything modified up to the sync's start has been read: the next run starts there.
         self._increment_stream_state({self.replication_key: to_iso(high)}, context=context)
+
+    def _start_filter(self) -> Callable[[Record], bool] | None:
+        start = self.config.get("start_date")
+        return _since(to_epoch_ms(start) if start else None, "updatedAt")
+
+    def _incremental_low(self) -> int:
+        bookmark = self.bookmark_ms or 0
+        return max(bookmark - int(self.config.get("lookback_minutes", 5)) * 60_000, 0)
+
+    def full_sync_keep(self) -> Callable[[Record], bool] | Literal[False] | None:
+        """The record filter of this stream's parallel full sync, or False if it is not one."""
+        if self.bookmark_ms is not None or self.portal.max_concurrency <= 1:
+            return False
+        return self._start_filter()
+
+    def prepare_parallel(self) -> None:
+        """Compute what worker threads share, once, before they start."""
+        _ = self.schema_properties, self.url_properties
+
+    # Incremental prefetch -----------------------------------------------------------------------
+
+    def start_incremental_prefetch(self) -> BackgroundReader:
+        """Start (once) the archived sweep and the first search page of this incremental run."""
+        with self._prefetch_lock:
+            if self._sweep is not None:
+                return self._sweep
+            self.prepare_parallel()
+            low, high = self._incremental_low(), self._initialized_at
+            keep = _between(low, high, "archivedAt")
+
+            def sweep(put: Callable[[list[Record]], None]) -> None:
+                after: str | None = None
+                first = True
+                while first or after is not None:
+                    first = False
+                    results, after = self.list_page(archived=True, after=after)
+                    put([r for r in self.finish_list_page(results, archived=True) if keep(r)])
+
+            self._sweep = BackgroundReader(f"{self.name}-archived", sweep).start()
+            cursor = SearchCursor(low_ms=low, high_ms=high)
+            prepared = self._prepare_request(
+                context=None, page=SearchPaginator(cursor, self.modified_property)
+            )
+            future: Future[requests.Response] = Future()
+            self._prefetched[_request_key(prepared)] = future
+
+            def first_search_page() -> None:
+                try:
+                    future.set_result(self.request_decorator(self._send)(prepared, None))
+                except BaseException as exc:  # noqa: BLE001 - re-raised by the stream's thread
+                    future.set_exception(exc)
+
+            threading.Thread(target=first_search_page, name=f"{self.name}-search", daemon=True).start()
+            return self._sweep
+
+    @override
+    def _request(
+        self, prepared_request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        future = self._prefetched.pop(_request_key(prepared_request), None) if self._prefetched else None
+        if future is not None:  # sent (and retried up to max_retries) by the prefetch thread already
+            try:
+                return future.result()
+            except FatalAPIError:
+                raise
+            except Exception as exc:  # retries are spent: do not start them over
+                raise FatalAPIError(str(exc)) from exc
+        return self._send(prepared_request, context)
+
+    def _send(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+        return super()._request(prepared_request, context)
 
     @override
     def get_replication_key_signpost(self, context: Context | None = None) -> str:
@@ -178,15 +268,20 @@ class CrmObjectStream(HubspotStream):
 
     def _read_parallel(self, keep: Callable[[Record], bool] | None) -> Iterator[Record]:
         """Full sync by concurrent workers inside the shared budget (see :mod:`tap_hubspot_raw.parallel`)."""
-        _ = self.schema_properties, self.url_properties  # computed once, before threads share them
-        sync = ParallelFullSync(self, keep, self.portal.max_concurrency)
+        pipeline = self.portal.pipeline
+        self.prepare_parallel()
+        sync = pipeline.full_sync(self, keep)  # already fetching if the previous stream started it
         progress = {
             False: Progress(self.logger, f"{self.name} (live)"),
             True: Progress(self.logger, f"{self.name} (archived)"),
         }
-        for archived, records in sync.batches():
-            progress[archived].add(len(records))
-            yield from records
+        try:
+            for archived, records in sync.batches():
+                progress[archived].add(len(records))
+                yield from records
+        except BaseException:
+            pipeline.cancel()
+            raise
         for item in progress.values():
             item.log()
 
@@ -351,6 +446,15 @@ class CrmObjectStream(HubspotStream):
             "archivedAt": record.get("archivedAt"),
             "associations": associations.get(object_id, {}),
         }
+
+
+def _request_key(prepared: requests.PreparedRequest) -> tuple[str, str, bytes]:
+    body = prepared.body
+    return (
+        str(prepared.method),
+        str(prepared.url),
+        body.encode() if isinstance(body, str) else bytes(body or b""),
+    )
 
 
 def _since(epoch_ms: int | None, field: str) -> Callable[[Record], bool] | None:

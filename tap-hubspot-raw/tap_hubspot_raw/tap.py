@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any
 
@@ -207,7 +208,7 @@ class TapHubspotRaw(Tap):
     @override
     def discover_streams(self) -> list[CrmObjectStream]:
         associations = {**DEFAULT_ASSOCIATIONS, **(self.config.get("associations") or {})}
-        return [
+        streams = [
             CrmObjectStream(
                 self,
                 portal=self.portal,
@@ -216,6 +217,23 @@ class TapHubspotRaw(Tap):
             )
             for object_type in self.config.get("object_types") or DEFAULT_OBJECT_TYPES
         ]
+        self._discover_schemas(streams)
+        # The pipeline prefetches in the order the SDK syncs streams (its own: by name).
+        self.portal.pipeline.order_source = self._sync_order
+        return streams
+
+    def _sync_order(self) -> list[CrmObjectStream]:
+        return [s for s in self.streams.values() if isinstance(s, CrmObjectStream)]
+
+    def _discover_schemas(self, streams: list[CrmObjectStream]) -> None:
+        """Read the properties of every stream the input catalog does not describe, all at once."""
+        catalog = self.input_catalog
+        pending = [s for s in streams if catalog is None or catalog.get_stream(s.tap_stream_id) is None]
+        if len(pending) < 2:
+            return
+        with ThreadPoolExecutor(min(len(pending), self.portal.max_concurrency)) as pool:
+            for _ in pool.map(lambda stream: stream.schema, pending):
+                pass
 
 
 if __name__ == "__main__":
