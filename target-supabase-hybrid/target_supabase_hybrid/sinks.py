@@ -16,6 +16,7 @@ from target_supabase_hybrid.backfill import backfill
 from target_supabase_hybrid.connection import with_retries
 from target_supabase_hybrid.mappings import resolve_mapping
 from target_supabase_hybrid.rows import Batch, RowBuilder
+from target_supabase_hybrid.settings import DEFAULT_BATCH_SIZE
 from target_supabase_hybrid.sync_log import Totals
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class HybridSink(BatchSink):
         # Read for every record (`is_full`): computed once.
         if self._max_size is None:
             self._max_size = int(
-                self.config.get("batch_size_rows") or self.config.get("batch_size") or 10_000
+                self.config.get("batch_size_rows") or self.config.get("batch_size") or DEFAULT_BATCH_SIZE
             )
         return self._max_size
 
