@@ -62,6 +62,26 @@ POLL_SECONDS = 0.1
 TAIL_SHARES = 8  # near the end a claim takes at most 1/8 of what is left (but at least 1/4 of a full range)
 
 
+def put_until_stopped(
+    target: queue.Queue[Any], item: Any, stop: threading.Event, *, force: bool = False
+) -> None:
+    """Put ``item`` on a bounded queue, waiting while it is full, until ``stop`` is set.
+
+    A stop raises ``_Stopped``, except for a final message (``force``), which is then dropped: nobody is
+    listening any more.
+    """
+    while True:
+        if stop.is_set() and not force:
+            raise _Stopped
+        try:
+            target.put(item, timeout=POLL_SECONDS)
+        except queue.Full:
+            if stop.is_set() and force:
+                return
+            continue
+        return
+
+
 class CursorNotAnIdError(RuntimeError):
     """HubSpot's list cursor stopped behaving like an object id (the id-range list plan is unsafe)."""
 
@@ -252,16 +272,7 @@ class ParallelFullSync:
 
     def _put(self, item: tuple[bool, list[Record]] | _Done, *, force: bool = False) -> None:
         """Hand ``item`` to the emitting thread; blocks while the queue is full (bounded memory)."""
-        while True:
-            if self._stop.is_set() and not force:
-                raise _Stopped
-            try:
-                self._queue.put(item, timeout=POLL_SECONDS)
-            except queue.Full:
-                if self._stop.is_set() and force:
-                    return  # nobody is listening any more
-                continue
-            return
+        put_until_stopped(self._queue, item, self._stop, force=force)
 
     def _emit(self, archived: bool, records: list[Record]) -> None:
         kept = [r for r in records if self.keep is None or self.keep(r)]
@@ -492,18 +503,7 @@ class BackgroundReader:
         self._stop.set()
 
     def _put(self, item: list[Record] | _Done, *, force: bool = False) -> None:
-        while True:
-            if self._stop.is_set() and not force:
-                raise _Stopped
-            try:
-                self._queue.put(item, timeout=POLL_SECONDS)
-            except queue.Full:
-                if self._stop.is_set():
-                    if force:
-                        return
-                    raise _Stopped from None
-                continue
-            return
+        put_until_stopped(self._queue, item, self._stop, force=force)
 
     def _run(self) -> None:
         try:

@@ -24,6 +24,7 @@ from typing import Any
 import psycopg2
 
 from tests.hubspot_simulator import Simulator
+from tests.tap.conftest import tap_config as generous_tap_config
 
 # Distinctive secrets, so a test can prove they never reach any output.
 TOKEN = "pat-na1-5ec7e7-reliability-token-9d2f"
@@ -40,20 +41,15 @@ PORTAL: dict[str, Any] = {
     "seed": 23,
     "access_tokens": (TOKEN,),
     "burst_limit": 100_000,
+    "associations_limit": 100_000,
     "search_limit": 100_000,
     "daily_limit": 100_000_000,
 }
 
 
 def tap_config(sim: Simulator, **overrides: Any) -> dict[str, Any]:
-    return {
-        "access_token": TOKEN,
-        "api_url": sim.url,
-        "requests_per_10_seconds": 5_000,
-        "search_requests_per_second": 500,
-        "lookback_minutes": 0,
-        **overrides,
-    }
+    """The tap tests' generous config, with this suite's token (the simulator's limits are the test)."""
+    return generous_tap_config(sim, access_token=TOKEN, **overrides)
 
 
 def target_config(database_url: str, **overrides: Any) -> dict[str, Any]:
