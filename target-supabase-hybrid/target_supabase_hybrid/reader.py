@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import typing as t
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,8 +49,15 @@ class FastSingerReader(SingerReader):
         try:
             message = _DECODER.decode(line)
         except msgspec.DecodeError:
-            # msgspec refuses some JSON the stdlib accepts (lone "\\ud800" escapes): let the SDK decide.
-            message = super().deserialize_json(line)
+            # msgspec refuses some JSON the stdlib accepts (lone "\\ud800" escapes). Not the SDK's fallback:
+            # it logs and raises with the whole line, and records may hold personal data.
+            try:
+                message = json.loads(line, parse_float=Decimal)
+            except json.JSONDecodeError as exc:
+                raise InvalidInputLine(
+                    f"Unable to parse an input line as JSON: {exc.msg} at character {exc.pos} of {len(line)}"
+                    " (its content is not shown: records may hold personal data)"
+                ) from None
         if not isinstance(message, dict):
-            raise InvalidInputLine(f"A Singer message must be a JSON object: {line[:200]}")
+            raise InvalidInputLine(f"A Singer message must be a JSON object, got {type(message).__name__}")
         return message

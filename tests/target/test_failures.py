@@ -6,6 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_supabase_hybrid.sinks import BatchLoadError
 from tests.target.singer import hubspot, query, record, run, schema, state, sync_logs
@@ -112,3 +113,17 @@ def test_given_transient_error_then_batch_is_retried_and_lands_once(database_url
 def test_given_null_key_then_run_fails_clearly(database_url):
     with pytest.raises(BatchLoadError, match="null key property"):
         run(database_url, [schema("contacts"), record("contacts", {"id": None, "properties": {}})])
+
+
+def test_given_unparseable_line_then_error_and_logs_name_the_problem_not_the_record(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    private = "jane.doe.private@example.com"
+    broken = '{"type": "RECORD", "stream": "contacts", "record": {"id": "1", "email": "' + private + '"'
+
+    with pytest.raises(InvalidInputLine) as failure:
+        run(database_url, [schema("contacts"), broken])
+
+    assert "character" in str(failure.value)
+    assert private not in str(failure.value)
+    assert private not in caplog.text
