@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 from typing_extensions import override
 
 from tap_hubspot_raw.api import (
@@ -38,11 +41,37 @@ def _per_object_lists(name: str, title: str, description: str) -> th.Property:
     )
 
 
+@contextmanager
+def fatal_api_errors_end_the_run(logger: Any) -> Iterator[None]:
+    """A fatal HubSpot answer (bad token, missing scope, daily limit) ends the run with its message alone.
+
+    The message already names the status, path, HubSpot's words and the correlation id; a traceback through
+    the SDK's request machinery would only bury it.
+    """
+    try:
+        yield
+    except FatalAPIError as exc:
+        logger.error("%s", exc)  # noqa: TRY400 - the message is the whole story
+        sys.exit(1)
+
+
 class TapHubspotRaw(Tap):
     """HubSpot CRM v3 objects (contacts, deals, calls, ...) with complete associations."""
 
     name = "tap-hubspot-raw"
     message_writer_class = FastSingerWriter
+
+    @classmethod
+    @override
+    def invoke(cls, **kwargs: Any) -> None:
+        with fatal_api_errors_end_the_run(cls.logger):
+            super().invoke(**kwargs)
+
+    @classmethod
+    @override
+    def cb_discover(cls, ctx: Any, param: Any, value: bool) -> None:
+        with fatal_api_errors_end_the_run(cls.logger):
+            super().cb_discover(ctx, param, value)
 
     config_jsonschema = th.PropertiesList(
         th.Property(

@@ -115,8 +115,9 @@ def test_given_a_fatal_error_on_the_command_line_then_stderr_names_it_without_th
         text=True,
         timeout=60,
     )
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "HubSpot token invalid or expired" in result.stderr
+    assert "Traceback" not in result.stderr
     assert TOKEN not in result.stderr + result.stdout
 
 
