@@ -103,7 +103,8 @@ class HybridSink(BatchSink):
             if added:
                 failed = backfill(conn, self.db_schema, self.mapping, added, self.target.phones)
                 self.logger.info(
-                    "Added columns %s to %s and filled them from raw_json (unconvertible → NULL: %s)",
+                    "Filled %s of %s from raw_json (new columns, or phone numbers under changed settings;"
+                    " unconvertible → NULL: %s)",
                     [c.name for c in added],
                     self.mapping.table,
                     dict(failed),
