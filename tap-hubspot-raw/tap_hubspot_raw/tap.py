@@ -60,6 +60,9 @@ class TapHubspotRaw(Tap):
 
     name = "tap-hubspot-raw"
     message_writer_class = FastSingerWriter
+    # Streams and schemas come from the portal (properties API), so discovery needs valid credentials too:
+    # the SDK then validates config before discovering, and a missing token is a message, not a KeyError.
+    dynamic_catalog = True
 
     @classmethod
     @override

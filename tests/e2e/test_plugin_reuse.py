@@ -28,7 +28,7 @@ TARGET_JSONL = {
 def new_project(root: Path) -> MeltanoProject:
     root.mkdir(parents=True)
     (root / "meltano.yml").write_text(
-        f"version: 1\nproject_id: {uuid.uuid4()}\nsend_anonymous_usage_stats: false\n"
+        f"project_id: {uuid.uuid4()}\nsend_anonymous_usage_stats: false\n"
         "default_environment: prod\nenvironments:\n- name: prod\n"
     )
     return MeltanoProject(root, root / "system.db")

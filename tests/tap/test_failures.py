@@ -121,10 +121,11 @@ def test_given_a_fatal_error_on_the_command_line_then_stderr_names_it_without_th
     assert TOKEN not in result.stderr + result.stdout
 
 
-def test_given_no_credentials_then_the_cli_exits_with_a_message_and_no_traceback(tmp_path):
+@pytest.mark.parametrize("mode", [[], ["--discover"]], ids=["sync", "discover"])
+def test_given_no_credentials_then_the_cli_exits_with_a_message_and_no_traceback(tmp_path, mode):
     (tmp_path / "config.json").write_text(json.dumps({"object_types": ["contacts", "widgets"]}))
     result = subprocess.run(
-        [sys.executable, "-m", "tap_hubspot_raw", "--config", str(tmp_path / "config.json")],
+        [sys.executable, "-m", "tap_hubspot_raw", "--config", str(tmp_path / "config.json"), *mode],
         capture_output=True,
         text=True,
         timeout=60,
