@@ -187,7 +187,6 @@ class ParallelFullSync:
         self.id_cursor: bool | None = None  # decided by the first list page
         self.mode_known = threading.Event()
         self.range_ids = 1  # ids per claimed range, from the probe's density estimate
-        self.live_total: int | None = None
         self.min_id = 0  # lowest live id (the first list page's first), for the density estimate
         self._stop = threading.Event()
         workers = self.list_workers + self.search_workers + 1
@@ -374,7 +373,6 @@ class ParallelFullSync:
         """Find the top of the id space and the live total, size the ranges, then search like the others."""
         try:
             top, total = self.stream.search_top()
-            self.live_total = total
             self._wait(self.mode_known)  # the first list page tells the lowest id
             concurrency = self.list_workers + self.search_workers
             per_range = max(RECORDS_PER_RANGE_MIN, min(RECORDS_PER_RANGE_MAX, total // (2 * concurrency)))
