@@ -26,13 +26,11 @@ from tap_hubspot_raw.api import (
     SEARCH_WINDOW_SECONDS,
 )
 from tap_hubspot_raw.auth import build_authenticator
-from tap_hubspot_raw.parallel import Pipeline
 from tap_hubspot_raw.ratelimit import RateBudget, SessionPool
 
 if TYPE_CHECKING:
     from backoff.types import Details
     from singer_sdk.authenticators import APIAuthenticatorBase
-    from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
 
@@ -78,7 +76,6 @@ class Portal:
         )
         self.sessions = SessionPool(self.budget, self.max_concurrency)
         self.authenticator = build_authenticator(config)
-        self.pipeline = Pipeline()  # starts the next stream's fetching while one finishes
 
 
 def hubspot_error(response: requests.Response) -> dict[str, Any]:
@@ -136,14 +133,9 @@ class HubspotStream(RESTStream[Any]):
         return REQUEST_TIMEOUT_SECONDS
 
     def call_api(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
+        self, method: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None
     ) -> dict[str, Any]:
-        """One auxiliary request (properties, batch read, associations) under the same retry policy."""
+        """One request to HubSpot under the error policy and retries below; HubSpot's JSON answer."""
         prepared = self.build_prepared_request(
             method=method,
             url=self.url_base + path,
@@ -151,8 +143,16 @@ class HubspotStream(RESTStream[Any]):
             json=body,
             headers=self.http_headers,
         )
-        response = self.request_decorator(self._request)(prepared, None)
+        response = self.request_decorator(self._send)(prepared, None)
         return dict(response.json())
+
+    def _send(self, prepared: requests.PreparedRequest, _: Mapping[str, Any] | None) -> requests.Response:
+        # Authenticated on every try: an OAuth token may have been refreshed since the last one.
+        response = self.requests_session.send(
+            self.authenticator(prepared), timeout=self.timeout, allow_redirects=self.allow_redirects
+        )
+        self.validate_response(response)
+        return response
 
     # Error policy -------------------------------------------------------------------------------
 
@@ -237,7 +237,3 @@ class HubspotStream(RESTStream[Any]):
             reason,
             level=logging.WARNING,
         )
-
-    @override
-    def get_url(self, context: Context | None) -> str:
-        return self.url_base + self.path

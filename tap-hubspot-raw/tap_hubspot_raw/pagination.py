@@ -1,23 +1,25 @@
-"""Paginators: the list endpoints' ``paging.next.after`` cursor, and a keyset cursor for search.
+"""The incremental search cursor: keyset paging over the modified date, and timestamp helpers.
 
 Search never pages with ``after`` (offsets shift when records change mid-sync, and HubSpot refuses
 offsets past 10,000). Each page is a fresh query ordered by the modified date, starting at the last
 timestamp seen; ids already emitted at that timestamp are skipped. If a whole page shares one timestamp,
 the cursor reads just that millisecond ordered by ``hs_object_id`` (id keyset), then moves past it.
 Every page therefore makes progress, no record is skipped, and records come out sorted by modified time.
+
+(The SDK's paginator classes advance on a ``requests.Response``; readers here hand plans parsed pages, so the
+cursor is a plain value with an ``advance`` method.)
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import requests
-from singer_sdk.pagination import BaseAPIPaginator
-from typing_extensions import override
+from typing import TYPE_CHECKING, Any
 
 from tap_hubspot_raw.api import SEARCH_PAGE_SIZE
+
+if TYPE_CHECKING:
+    from tap_hubspot_raw.reader import SearchPage
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -36,19 +38,6 @@ def to_iso(epoch_ms: int) -> str:
     """Epoch milliseconds → HubSpot-style ISO-8601 UTC (``2024-01-17T19:55:04.281Z``)."""
     moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, tz=datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
-
-
-class ListPaginator(BaseAPIPaginator[str | None]):
-    """Follows ``paging.next.after`` of the v3 list endpoints; stops when ``paging`` is absent."""
-
-    def __init__(self) -> None:
-        """Start at the first page."""
-        super().__init__(None)
-
-    @override
-    def get_next(self, response: requests.Response) -> str | None:
-        after = ((response.json().get("paging") or {}).get("next") or {}).get("after")
-        return str(after) if after else None
 
 
 @dataclass(frozen=True)
@@ -83,48 +72,32 @@ class SearchCursor:
             "limit": SEARCH_PAGE_SIZE,
         }
 
-
-class SearchPaginator(BaseAPIPaginator[SearchCursor]):
-    """Keyset pagination over ``POST .../search`` (see module docstring)."""
-
-    def __init__(self, start: SearchCursor, modified_property: str) -> None:
-        """Start at ``start``; ``modified_property`` is what search filters and sorts on."""
-        super().__init__(start)
-        self.modified_property = modified_property
-
-    def modified_ms(self, record: dict[str, Any]) -> int:
-        """A search result's modified time in epoch ms."""
-        value = (record.get("properties") or {}).get(self.modified_property) or record["updatedAt"]
-        return to_epoch_ms(value)
-
     def accept(self, record: dict[str, Any]) -> bool:
         """Whether a result is new (not emitted on an earlier page at the same timestamp)."""
-        return record["id"] not in self.current_value.seen
+        return str(record["id"]) not in self.seen
 
-    @override
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        # A page may hold only already-emitted ids; keep going if the cursor can still move.
-        return bool(response.json().get("results")) or self.current_value.tie_ms is not None
-
-    @override
-    def get_next(self, response: requests.Response) -> SearchCursor | None:
-        payload = response.json()
-        results = payload.get("results") or []
-        has_next = bool((payload.get("paging") or {}).get("next")) and bool(results)
-        cursor = self.current_value
-        if cursor.tie_ms is not None:
+    def advance(self, page: SearchPage, modified_property: str) -> SearchCursor | None:
+        """Where the page after ``page`` starts (None: the window is read)."""
+        results = page.results
+        has_next = page.more and bool(results)
+        if self.tie_ms is not None:
             if has_next:
-                last_id = max(int(r["id"]) for r in results)
-                return replace(cursor, after_id=last_id)
-            if cursor.tie_ms >= cursor.high_ms:
+                return replace(self, after_id=max(page.ids))
+            if self.tie_ms >= self.high_ms:
                 return None
-            return SearchCursor(low_ms=cursor.tie_ms + 1, high_ms=cursor.high_ms)
+            return SearchCursor(low_ms=self.tie_ms + 1, high_ms=self.high_ms)
         if not has_next:
             return None
-        stamps = [self.modified_ms(r) for r in results]
+        stamps = [modified_ms(r, modified_property) for r in results]
         last_ms = max(stamps)
-        if last_ms <= cursor.low_ms:  # a whole page on one millisecond: read it by id
-            seen = cursor.seen | {r["id"] for r in results}
-            return replace(cursor, tie_ms=cursor.low_ms, after_id=0, seen=seen)
-        at_last = {r["id"] for r, ms in zip(results, stamps, strict=True) if ms == last_ms}
-        return SearchCursor(low_ms=last_ms, high_ms=cursor.high_ms, seen=frozenset(at_last))
+        if last_ms <= self.low_ms:  # a whole page on one millisecond: read it by id
+            seen = self.seen | {str(r["id"]) for r in results}
+            return replace(self, tie_ms=self.low_ms, after_id=0, seen=seen)
+        at_last = {str(r["id"]) for r, ms in zip(results, stamps, strict=True) if ms == last_ms}
+        return SearchCursor(low_ms=last_ms, high_ms=self.high_ms, seen=frozenset(at_last))
+
+
+def modified_ms(record: dict[str, Any], modified_property: str) -> int:
+    """A search result's modified time in epoch ms."""
+    value = (record.get("properties") or {}).get(modified_property) or record["updatedAt"]
+    return to_epoch_ms(value)

@@ -8,8 +8,10 @@ non-standard keys from SCHEMA messages, so the description is the portable carri
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+from tap_hubspot_raw.api import PROPERTIES_PATH
 
 NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
 NULLABLE_DATETIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
@@ -68,3 +70,19 @@ def object_schema(
 def property_names(schema: Mapping[str, Any]) -> list[str]:
     """Property names a stream schema (discovered or from the catalog) asks for."""
     return list(schema["properties"]["properties"].get("properties", {}))
+
+
+def discover_schema(
+    call: Callable[[str, str, Any, Any], dict[str, Any]],
+    config: Mapping[str, Any],
+    object_type: str,
+    associations: Sequence[str],
+) -> dict[str, Any]:
+    """The stream schema of ``object_type`` from ``GET /crm/v3/properties/{type}`` (custom properties too)."""
+    payload = call("GET", PROPERTIES_PATH.format(object_type=object_type), None, None)
+    definitions = select_properties(
+        payload.get("results") or [],
+        (config.get("properties_include") or {}).get(object_type),
+        (config.get("properties_exclude") or {}).get(object_type),
+    )
+    return object_schema(definitions, associations)

@@ -23,9 +23,11 @@ from tap_hubspot_raw.api import (
     KNOWN_OBJECT_TYPES,
     RATE_LIMIT_TIERS,
 )
-from tap_hubspot_raw.client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, Portal
+from tap_hubspot_raw.client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, HubspotStream, Portal
 from tap_hubspot_raw.output import FastSingerWriter
-from tap_hubspot_raw.streams import CrmObjectStream
+from tap_hubspot_raw.scheduler import Scheduler
+from tap_hubspot_raw.schemas import discover_schema
+from tap_hubspot_raw.streams import CrmObjectStream, now_ms
 
 # Custom objects are addressed as "p_<name>" or by object type id "2-<n>".
 CUSTOM_OBJECT_TYPE = re.compile(r"^(p_[a-z0-9_]+|2-\d+)$")
@@ -52,6 +54,11 @@ def fatal_api_errors_end_the_run(logger: Any) -> Iterator[None]:
         yield
     except FatalAPIError as exc:
         logger.error("%s", exc)  # noqa: TRY400 - the message is the whole story
+        sys.exit(1)
+    except ConfigValidationError as exc:  # raised while discovering, outside the SDK's own handler
+        for error in exc.errors:
+            logger.error("%s", error)  # noqa: TRY400
+        logger.error("Config validation failed")  # noqa: TRY400
         sys.exit(1)
 
 
@@ -195,14 +202,8 @@ class TapHubspotRaw(Tap):
         ),
     ).to_dict()
 
-    @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        errors = super()._validate_config(raise_errors=raise_errors) + self._cross_field_errors()
-        if errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=errors)
-        return errors
-
-    def _cross_field_errors(self) -> list[str]:
+    def cross_field_errors(self) -> list[str]:
+        """Config errors the JSON schema cannot express (checked before any request)."""
         config: dict[str, Any] = dict(self.config)
         errors: list[str] = []
         missing_oauth = [name for name in OAUTH_SETTINGS if not config.get(name)]
@@ -237,35 +238,61 @@ class TapHubspotRaw(Tap):
         """Credentials and request budget shared by every stream of this tap instance."""
         return Portal(self.config)
 
+    @cached_property
+    def api(self) -> HubspotStream:
+        """A transport for requests that belong to no stream (discovery): same budget, policy and retries."""
+        return HubspotStream(self, portal=self.portal, name="hubspot-api", schema={"properties": {}})
+
+    @cached_property
+    def scheduler(self) -> Scheduler:
+        """Every stream's sync plan for this run, and reading ahead across streams."""
+        return Scheduler(lambda: [s for s in self.streams.values() if isinstance(s, CrmObjectStream)])
+
     @override
     def discover_streams(self) -> list[CrmObjectStream]:
+        # The SDK discovers streams before it syncs or writes a catalog: no request leaves with a config
+        # that cannot work.
+        if errors := self.cross_field_errors():
+            raise ConfigValidationError("Config validation failed", errors=errors)
+        object_types = list(self.config.get("object_types") or DEFAULT_OBJECT_TYPES)
         associations = {**DEFAULT_ASSOCIATIONS, **(self.config.get("associations") or {})}
-        streams = [
+        started_ms = now_ms()
+        schemas = self._schemas(object_types, associations)
+        return [
             CrmObjectStream(
                 self,
                 portal=self.portal,
+                scheduler=self.scheduler,
                 object_type=object_type,
                 associations=associations.get(object_type, ()),
+                schema=schemas[object_type],
+                started_ms=started_ms,
             )
-            for object_type in self.config.get("object_types") or DEFAULT_OBJECT_TYPES
+            for object_type in object_types
         ]
-        self._discover_schemas(streams)
-        # The pipeline prefetches in the order the SDK syncs streams (its own: by name).
-        self.portal.pipeline.order_source = self._sync_order
-        return streams
 
-    def _sync_order(self) -> list[CrmObjectStream]:
-        return [s for s in self.streams.values() if isinstance(s, CrmObjectStream)]
-
-    def _discover_schemas(self, streams: list[CrmObjectStream]) -> None:
-        """Read the properties of every stream the input catalog does not describe, all at once."""
+    def _schemas(
+        self, object_types: list[str], associations: dict[str, tuple[str, ...]]
+    ) -> dict[str, dict[str, Any]]:
+        """Each stream's schema: the input catalog's, or discovered from the properties API (all at once)."""
         catalog = self.input_catalog
-        pending = [s for s in streams if catalog is None or catalog.get_stream(s.tap_stream_id) is None]
-        if len(pending) < 2:
-            return
-        with ThreadPoolExecutor(min(len(pending), self.portal.max_concurrency)) as pool:
-            for _ in pool.map(lambda stream: stream.schema, pending):
-                pass
+        schemas: dict[str, dict[str, Any]] = {}
+        pending = []
+        for object_type in object_types:
+            entry = catalog.get_stream(object_type) if catalog is not None else None
+            if entry is not None:
+                schemas[object_type] = entry.schema.to_dict()
+            else:
+                pending.append(object_type)
+        with ThreadPoolExecutor(max(1, min(len(pending), self.portal.max_concurrency))) as pool:
+            discovered = pool.map(
+                lambda object_type: discover_schema(
+                    self.api.call_api, self.config, object_type, associations.get(object_type, ())
+                ),
+                pending,
+            )
+            schemas.update(zip(pending, discovered, strict=True))
+        return schemas
 
 
 if __name__ == "__main__":

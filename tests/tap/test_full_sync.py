@@ -110,5 +110,5 @@ def test_progress_is_logged_per_stream_with_counts_and_search_totals(portal_sim,
     portal_sim.portal.update_object("contacts", 4, {"firstname": "Again"})
     run_tap(tap_config(portal_sim, object_types=["contacts"]), state=first.state)
     live = sum(1 for _ in portal_sim.portal.iter_ids("contacts"))
-    assert f"contacts (live): {live} records" in caplog.text
+    assert f"contacts (live): {live} of {live} records" in caplog.text
     assert "contacts (changed): 1 of 1 records" in caplog.text

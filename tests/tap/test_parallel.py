@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tap_hubspot_raw.parallel import IdSpace
-from tap_hubspot_raw.streams import CrmObjectStream
+from tap_hubspot_raw.idspace import IdRange, IdSpace
+from tap_hubspot_raw.reader import ListPage, ObjectReader
 from tests.hubspot_simulator import Simulator
 from tests.tap.conftest import PORTAL, run_tap, tap_config
 from tests.tap.test_full_sync import assert_faithful_copy
@@ -145,14 +145,14 @@ def test_parallel_full_sync_is_exact_under_429s_and_faults(make_simulator, fault
 
 def test_an_opaque_list_cursor_falls_back_to_one_sequential_list_partition(make_simulator, monkeypatch):
     """A cursor that is not the next id: the list is read sequentially while search takes the top."""
-    original = CrmObjectStream.list_page
+    original = ObjectReader.list_page
 
     def opaque(self, *, archived, after):
         real = None if after is None else after.removeprefix("opaque-")
-        results, following = original(self, archived=archived, after=real)
-        return results, None if following is None else f"opaque-{following}"
+        page = original(self, archived=archived, after=real)
+        return ListPage(page.results, None if page.after is None else f"opaque-{page.after}")
 
-    monkeypatch.setattr(CrmObjectStream, "list_page", opaque)
+    monkeypatch.setattr(ObjectReader, "list_page", opaque)
     sim = make_simulator(**BIG)
 
     out = run_tap(tap_config(sim))
@@ -163,21 +163,21 @@ def test_an_opaque_list_cursor_falls_back_to_one_sequential_list_partition(make_
 
 def test_id_space_claims_are_disjoint_and_cover_everything():
     space = IdSpace()
-    assert space.advance([1, 2, 3]) == (3, False)  # sequential list before the top is known
+    assert space.advance([1, 2, 3]) == (3, False, IdRange(0, 4))  # sequential list before the top is known
     space.set_top(1_000)
-    claims = []
+    claims = [IdRange(0, 4)]
     while True:
-        top = space.claim_top(70)
+        highest = space.highest()
+        top = space.take_top(max(highest.low, highest.high - 70), highest.high) if highest else None
         bottom = space.claim_bottom(50)
         if top is None and bottom is None:
             break
         claims += [c for c in (top, bottom) if c]
-    covered = sorted(i for low, high in claims for i in range(low, high))
-    assert covered == list(range(4, 1_000))
+    covered = sorted(i for claim in claims for i in range(claim.low, claim.high))
+    assert covered == list(range(1_000))
     # A sequential list stops where search's claims begin.
     space = IdSpace()
     space.set_top(100)
-    low, high = space.claim_top(30) or (0, 0)
-    assert high == 100
-    assert 70 <= low < 100
-    assert space.advance([low - 2, low - 1, low, low + 1]) == (2, True)
+    claim = space.take_top(70, 100)
+    assert claim == IdRange(70, 100)
+    assert space.advance([68, 69, 70, 71]) == (2, True, IdRange(0, 70))

@@ -12,7 +12,7 @@ from contextlib import redirect_stdout
 from itertools import pairwise
 from typing import Any
 
-from tap_hubspot_raw.parallel import ParallelFullSync
+from tap_hubspot_raw.plans import ParallelFullSync
 from tap_hubspot_raw.streams import CrmObjectStream
 from tap_hubspot_raw.tap import TapHubspotRaw
 from tests.tap.conftest import PORTAL, TapOutput, run_tap, tap_config
@@ -27,7 +27,7 @@ def test_prefetched_streams_keep_singer_order_and_emit_every_object_exactly_once
     original_start = ParallelFullSync.start
 
     def start(self: ParallelFullSync) -> None:
-        started_by.setdefault(self.stream.name, threading.current_thread().name)
+        started_by.setdefault(self.reader.object_type, threading.current_thread().name)
         original_start(self)
 
     monkeypatch.setattr(ParallelFullSync, "start", start)
@@ -50,7 +50,7 @@ def test_prefetched_streams_keep_singer_order_and_emit_every_object_exactly_once
     # Fetching was pipelined: each next stream's workers were started by a worker of the previous stream
     # (once its id space was claimed), not by the SDK reaching that stream.
     for previous, following in pairwise(SYNC_ORDER):
-        assert started_by[following].startswith(f"{previous}-worker-"), started_by
+        assert started_by[following].startswith(f"{previous}-full-sync-"), started_by
     # STATE stays truthful: the final state bookmarks every stream at the sync's start.
     for stream in SYNC_ORDER:
         newest = max(r["updatedAt"] for r in out.records[stream])
@@ -58,28 +58,28 @@ def test_prefetched_streams_keep_singer_order_and_emit_every_object_exactly_once
 
 
 def test_a_prefetching_stream_blocks_when_its_queue_is_full_then_emits_everything(make_simulator):
-    sim = make_simulator(**{**BIG, "contacts": 3_000, "latency_ms": 1.0})
+    sim = make_simulator(**{**BIG, "contacts": 30_000, "latency_ms": 1.0})
     tap = TapHubspotRaw(config=tap_config(sim, max_concurrency=6), parse_env_config=False)
     stream = tap.streams["contacts"]
     assert isinstance(stream, CrmObjectStream)
-    stream.prepare_parallel()
-    sync = tap.portal.pipeline.full_sync(stream, None)
+    plan = tap.scheduler.plan_for(stream)
+    sim.reset_stats()
 
-    sync.start()  # nobody takes batches off the queue yet
-    deadline = time.monotonic() + 10
-    while sync.queued < sync.queue_capacity and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # the workers' in-flight pages land; then they can only wait
-    sent = sim.stats()["total"]
-    time.sleep(0.5)
+    plan.start()  # nobody takes batches off the queue yet
+    sent = -1
+    while sim.stats()["total"] != sent:  # the workers fill the queue, then can only wait
+        sent = sim.stats()["total"]
+        time.sleep(0.5)
 
-    assert sync.queued <= sync.queue_capacity  # the memory bound
-    assert sim.stats()["total"] == sent  # blocked: no request sent while the queue is full
-    records = [record for _, batch in sync.batches() for record in batch]
+    # Far fewer requests than reading the portal takes (at least 150 search pages of 200): the bounded queue
+    # holds the workers back.
+    assert sent < 100
+    records = [record for batch in plan.batches() for record in batch.records]
     expected = sum(1 for _ in sim.portal.iter_objects("contacts", archived=False)) + sum(
         1 for _ in sim.portal.iter_objects("contacts", archived=True)
     )
     assert len(records) == len({r["id"] for r in records}) == expected
+    assert sim.stats()["total"] > sent
 
 
 def _run_without_catalog(config: dict[str, Any], state: dict[str, Any]) -> TapOutput:

@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-import requests
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_hubspot_raw.client import Portal, missing_scopes
-from tap_hubspot_raw.pagination import SearchCursor, SearchPaginator, to_epoch_ms, to_iso
+from tap_hubspot_raw.pagination import SearchCursor, to_epoch_ms, to_iso
 from tap_hubspot_raw.ratelimit import RateBudget, RollingWindow
+from tap_hubspot_raw.reader import SearchPage
 from tap_hubspot_raw.tap import TapHubspotRaw
 
-
-def _response(payload: dict) -> requests.Response:
-    response = requests.Response()
-    response.status_code = 200
-    response._content = json.dumps(payload).encode()
-    return response
+MODIFIED = "hs_lastmodifieddate"
 
 
-def _page(stamps: list[int], first_id: int = 1, more: bool = True) -> requests.Response:
+def _page(stamps: list[int], first_id: int = 1, more: bool = True) -> SearchPage:
     results = [
-        {"id": str(first_id + i), "properties": {"hs_lastmodifieddate": to_iso(ms)}, "updatedAt": to_iso(ms)}
+        {"id": str(first_id + i), "properties": {MODIFIED: to_iso(ms)}, "updatedAt": to_iso(ms)}
         for i, ms in enumerate(stamps)
     ]
-    payload: dict = {"total": 999, "results": results}
-    if more:
-        payload["paging"] = {"next": {"after": str(len(results))}}
-    return _response(payload)
+    return SearchPage(results, 999, more)
 
 
 def test_iso_and_epoch_ms_round_trip():
@@ -40,33 +31,29 @@ def test_iso_and_epoch_ms_round_trip():
 
 
 def test_given_page_spanning_timestamps_when_advancing_then_restarts_at_last_timestamp_skipping_seen_ids():
-    paginator = SearchPaginator(SearchCursor(low_ms=1000, high_ms=9000), "hs_lastmodifieddate")
-    paginator.advance(_page([1000, 1001, 1005, 1005]))
-    cursor = paginator.current_value
+    cursor = SearchCursor(low_ms=1000, high_ms=9000).advance(_page([1000, 1001, 1005, 1005]), MODIFIED)
+    assert cursor is not None
     assert (cursor.low_ms, cursor.tie_ms, cursor.seen) == (1005, None, frozenset({"3", "4"}))
-    assert not paginator.accept({"id": "3"})
-    assert paginator.accept({"id": "5"})
+    assert not cursor.accept({"id": "3"})
+    assert cursor.accept({"id": "5"})
 
 
 def test_given_full_page_on_one_millisecond_when_advancing_then_reads_that_millisecond_by_id():
-    paginator = SearchPaginator(SearchCursor(low_ms=1000, high_ms=9000), "hs_lastmodifieddate")
-    paginator.advance(_page([1000] * 4))
-    cursor = paginator.current_value
+    cursor = SearchCursor(low_ms=1000, high_ms=9000).advance(_page([1000] * 4), MODIFIED)
+    assert cursor is not None
     assert (cursor.tie_ms, cursor.after_id) == (1000, 0)
-    body = cursor.body("hs_lastmodifieddate", ["a"])
+    body = cursor.body(MODIFIED, ["a"])
     assert body["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
-    paginator.advance(_page([1000] * 4, first_id=5))
-    assert paginator.current_value.after_id == 8
-    paginator.advance(_page([1000], first_id=9, more=False))
-    cursor = paginator.current_value
+    cursor = cursor.advance(_page([1000] * 4, first_id=5), MODIFIED)
+    assert cursor is not None
+    assert cursor.after_id == 8
+    cursor = cursor.advance(_page([1000], first_id=9, more=False), MODIFIED)
+    assert cursor is not None
     assert (cursor.low_ms, cursor.tie_ms, cursor.seen) == (1001, None, frozenset())
-    assert not paginator.finished
 
 
 def test_given_last_page_when_advancing_then_finishes():
-    paginator = SearchPaginator(SearchCursor(low_ms=1000, high_ms=9000), "hs_lastmodifieddate")
-    paginator.advance(_page([1000, 2000], more=False))
-    assert paginator.finished
+    assert SearchCursor(low_ms=1000, high_ms=9000).advance(_page([1000, 2000], more=False), MODIFIED) is None
 
 
 def test_rolling_window_blocks_once_the_budget_is_spent():

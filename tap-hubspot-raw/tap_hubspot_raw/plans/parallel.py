@@ -1,0 +1,294 @@
+"""Full sync of one object type by several workers inside the portal's one shared budget.
+
+The id space (:class:`~tap_hubspot_raw.idspace.IdSpace`) is split between workers that meet in the middle:
+
+- **search workers** (``POST .../search``, 200 per page, their own per-second budget) claim from the top down,
+  by *count*: a claim asks search for the objects below the top of the unclaimed space, sorted by id
+  descending, from offset ``size - 200``. That page is the bottom of the claim and fixes where it ends, and
+  HubSpot's ``total`` says how many objects are left, so every claim holds about ``size`` objects however
+  sparse the ids are. The rest of the claim is read by id keyset (no offsets beyond the first page, so
+  HubSpot's 10,000-result cap never applies). Associations come from the v4 batch endpoint.
+- **list workers** (``GET .../objects``, 100 per page, associations inline, 10-second budget) read from the
+  bottom up. The first list page is read with no cursor: if its ``paging.next.after`` is the last id + 1 and
+  its ids ascend (HubSpot's documented cursor, ``shared/hubspot-api.md`` §13), list workers claim id ranges
+  from the bottom and start each at ``after=low``, sizing them from the density of the list pages seen last
+  (so a dense run of early ids and a sparse run of later ones both make claims of about the same number of
+  objects), and giving back what a claim still holds after ``MAX_LIST_PAGES_PER_CLAIM`` pages. Otherwise the
+  cursor is opaque: one list worker pages sequentially from the start and search does the rest.
+- one worker sweeps ``archived=true`` from the list endpoint at the same time.
+
+Objects above the top found at the start (created meanwhile) are read by a last list request in id-cursor
+mode, otherwise by the next incremental run (its window starts before this sync's start).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+from tap_hubspot_raw.api import ASSOCIATIONS_BATCH_SIZE, SEARCH_PAGE_SIZE
+from tap_hubspot_raw.idspace import ID_CEILING, IdRange, IdSpace
+from tap_hubspot_raw.plans.workers import Batch, Record, WorkerGroup
+from tap_hubspot_raw.ratelimit import priority_requests
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tap_hubspot_raw.reader import ListPage, ObjectReader
+
+Keep = Callable[[Record], bool] | None
+
+RECORDS_PER_CLAIM_MAX = ASSOCIATIONS_BATCH_SIZE  # a search claim's associations fit one v4 call per type
+RECORDS_PER_CLAIM_MIN = SEARCH_PAGE_SIZE
+# A list claim aims at this many objects: every claim ends in a partly wasted page, so longer is cheaper,
+# but a claim must stay short enough for the workers to finish together.
+LIST_RECORDS_PER_CLAIM = 1_000
+MAX_LIST_PAGES_PER_CLAIM = 20  # a claim denser than expected gives its unread rest back after this
+# 5 search requests/s x ~250 ms latency, plus time spent on association calls (their own budget).
+MAX_SEARCH_WORKERS = 4
+LIST_CURSOR_ID = "id"
+LIST_CURSOR_OPAQUE = "opaque"
+
+
+class CursorNotAnIdError(RuntimeError):
+    """HubSpot's list cursor stopped behaving like an object id (the id-range list plan is unsafe)."""
+
+
+class ParallelFullSync:
+    """One object type's full-sync workers; :meth:`batches` yields their batches as they arrive."""
+
+    def __init__(
+        self,
+        reader: ObjectReader,
+        *,
+        concurrency: int,
+        keep: Keep = None,
+        space: IdSpace | None = None,
+        list_cursor: str | None = None,
+        read_archived: bool = True,
+        on_claimed: Callable[[], None] | None = None,
+    ) -> None:
+        """Plan workers for ``reader``: ``concurrency`` requests in flight at once.
+
+        ``space`` and ``list_cursor`` continue an interrupted attempt (ranges done, cursor kind known).
+        ``on_claimed`` is called once, when the whole id space is claimed (the workers are on their last
+        ranges): the scheduler then starts the next stream's reads.
+        """
+        self.reader = reader
+        self.keep = keep
+        self.space = space or IdSpace()
+        self.search_workers = max(1, min(MAX_SEARCH_WORKERS, (concurrency + 2) // 3))
+        self.list_workers = max(1, concurrency - self.search_workers - 1)
+        self.list_cursor = list_cursor  # None until the first list page tells
+        self.mode_known = threading.Event()
+        if list_cursor is not None:
+            self.mode_known.set()
+        self.total: int | None = None  # live objects, from the search probe
+        self._claim_size = RECORDS_PER_CLAIM_MAX
+        self._search_lock = threading.Lock()  # one search claim at a time (each takes a request)
+        self._on_claimed = on_claimed
+        self._claimed_once = threading.Lock()
+        roles: list[Callable[[], None]] = [self._lead_list_worker]
+        roles += [self._archived_worker] if read_archived else []
+        roles += [self._list_worker] * (self.list_workers - 1)
+        roles += [self._probe_then_search] + [self._search_worker] * (self.search_workers - 1)
+        self.group = WorkerGroup(f"{reader.object_type}-full-sync", roles)
+
+    def start(self) -> None:
+        """Start the workers (idempotent); their batches wait on a bounded queue until taken."""
+        self.group.start()
+
+    def cancel(self) -> None:
+        """Stop the workers (the run ends early)."""
+        self.group.cancel()
+        self.mode_known.set()
+        self.space.top_known.set()
+
+    def batches(self) -> Iterator[Batch]:
+        """Yield the workers' batches until all are done; re-raise a worker's failure."""
+        try:
+            yield from self.group.batches()
+            self._claimed()  # at the latest when the stream is done
+        finally:
+            self.cancel()
+
+    def _claimed(self) -> None:
+        if self._on_claimed is not None and self._claimed_once.acquire(blocking=False):
+            self._on_claimed()
+
+    def _emit(
+        self,
+        records: list[Record],
+        *,
+        archived: bool = False,
+        done: IdRange | None = None,
+        swept: bool = False,
+    ) -> None:
+        kept = records if self.keep is None else [r for r in records if self.keep(r)]
+        self.group.put(Batch(kept, archived=archived, done=done, sweep_done=swept))
+
+    # List workers -------------------------------------------------------------------------------
+
+    def _lead_list_worker(self) -> None:
+        """Read from the start and learn the cursor's kind; then claim ranges, or page on sequentially."""
+        if self.list_cursor is None:
+            try:
+                page = self.reader.list_page(archived=False, after=None)
+                ids = page.ids
+                id_cursor = bool(
+                    page.after is not None
+                    and ids
+                    and _ascending(ids)
+                    and page.after.isdigit()
+                    and int(page.after) == ids[-1] + 1
+                )
+                self.list_cursor = LIST_CURSOR_ID if id_cursor else LIST_CURSOR_OPAQUE
+                if ids:
+                    self.space.observe_density(len(ids), ids[0], ids[-1] + 1)
+            finally:
+                self.mode_known.set()
+            self._read_sequentially(page)
+        if self.list_cursor == LIST_CURSOR_ID:
+            self._claim_list_ranges()
+            self._read_tail()
+
+    def _read_sequentially(self, page: ListPage) -> None:
+        """Page on from the first page while the ids are unclaimed; in id-cursor mode, only the first page."""
+        last = -1
+        while True:
+            ids = page.ids
+            if ids and (ids[0] <= last or not _ascending(ids)):
+                raise CursorNotAnIdError(
+                    f"HubSpot's {self.reader.object_type} list is not in ascending id order; "
+                    "set max_concurrency to 1."
+                )
+            kept, search_holds_rest, done = self.space.advance(ids)
+            self._emit(self.reader.finish_list(page.results[:kept], archived=False), done=done)
+            last = ids[-1] if ids else last
+            if search_holds_rest or page.after is None or self.list_cursor == LIST_CURSOR_ID:
+                return
+            page = self.reader.list_page(archived=False, after=page.after)
+
+    def _list_worker(self) -> None:
+        self.group.wait(self.mode_known)
+        if self.list_cursor == LIST_CURSOR_ID:
+            self._claim_list_ranges()
+
+    def _claim_list_ranges(self) -> None:
+        self.group.wait(self.space.top_known)
+        while True:
+            width = self.space.list_width(LIST_RECORDS_PER_CLAIM) or LIST_RECORDS_PER_CLAIM
+            claim = self.space.claim_bottom(width)
+            if claim is None:
+                break
+            self.group.check_stop()
+            self._read_list_range(claim, max_pages=MAX_LIST_PAGES_PER_CLAIM)
+        self._claimed()
+
+    def _read_list_range(self, claim: IdRange, *, max_pages: int | None) -> None:
+        """Every live object of ``claim``, starting the list cursor at its low end.
+
+        After ``max_pages`` pages the unread rest of the claim goes back to the id space.
+        """
+        after, pages = claim.low, 0
+        while True:
+            page = self.reader.list_page(archived=False, after=str(after))
+            pages += 1
+            ids = page.ids
+            if ids and (ids[0] < after or not _ascending(ids)):
+                raise CursorNotAnIdError(
+                    f"HubSpot's {self.reader.object_type} list cursor after={after} returned ids out of "
+                    "range or order; set max_concurrency to 1."
+                )
+            self.space.observe_density(len(ids), after, ids[-1] + 1 if ids else claim.high)
+            kept = sum(1 for object_id in ids if object_id < claim.high)
+            finished = kept < len(ids) or page.after is None
+            following = ids[-1] + 1 if ids else claim.high
+            if not finished and pages == max_pages:  # denser than expected: give the rest back
+                self.space.release(IdRange(following, claim.high))
+                claim = IdRange(claim.low, following)
+                finished = True
+            results = self.reader.finish_list(page.results[:kept], archived=False)
+            self._emit(results, done=claim if finished else None)
+            if finished:
+                return
+            after = following
+
+    def _read_tail(self) -> None:
+        """Objects above the top search saw at the start (created meanwhile, or not yet indexed)."""
+        top = self.space.top
+        if top is not None:
+            self._read_list_range(IdRange(top, ID_CEILING), max_pages=None)
+
+    def _archived_worker(self) -> None:
+        after: str | None = None
+        while True:
+            page = self.reader.list_page(archived=True, after=after)
+            last = page.after is None
+            self._emit(self.reader.finish_list(page.results, archived=True), archived=True, swept=last)
+            if last:
+                return
+            after = page.after
+
+    # Search workers -----------------------------------------------------------------------------
+
+    def _probe_then_search(self) -> None:
+        """Find the top of the id space and the live total, then search like the others."""
+        try:
+            top, self.total = self.reader.search_top()
+            self._claim_size = self._size_claims(self.total)
+            self.space.set_top(top)
+        finally:
+            self.space.top_known.set()
+        self._search_worker()
+
+    def _size_claims(self, remaining: int) -> int:
+        """Objects per search claim: a v4 call's worth at most, fewer near the end (to finish together)."""
+        workers = self.list_workers + self.search_workers
+        size = min(RECORDS_PER_CLAIM_MAX, remaining // (2 * workers))
+        return max(RECORDS_PER_CLAIM_MIN, size - size % SEARCH_PAGE_SIZE)
+
+    def _search_worker(self) -> None:
+        self.group.wait(self.space.top_known)
+        # A search page and its share of an association call deliver 200 records, a list page 100: the search
+        # workers' association calls go first when that budget is contended.
+        with priority_requests():
+            while (claimed := self._claim_top()) is not None:
+                self.group.check_stop()
+                claim, bottom = claimed
+                self._search_claim(claim, bottom)
+        self._claimed()
+
+    def _claim_top(self) -> tuple[IdRange, list[Record]] | None:
+        """Claim about ``_claim_size`` objects at the top of the unclaimed space; returns the claim and the
+        page that fixed its low end (its lowest objects)."""
+        with self._search_lock:
+            while (highest := self.space.highest()) is not None:
+                size = self._claim_size
+                page = self.reader.search_ids(
+                    highest.low, highest.high, descending=True, offset=size - SEARCH_PAGE_SIZE
+                )
+                self._claim_size = self._size_claims(page.total)
+                low = min(page.ids) if page.total > size and page.results else highest.low
+                claim = self.space.take_top(low, highest.high)
+                if claim is not None:
+                    return claim, [r for r in page.results if int(r["id"]) in claim]
+            return None
+
+    def _search_claim(self, claim: IdRange, bottom: list[Record]) -> None:
+        """Read the claim above its bottom page by id keyset; emit it as one batch."""
+        records = list(bottom)
+        low = max((int(r["id"]) for r in bottom), default=claim.low - 1) + 1
+        while low < claim.high:
+            page = self.reader.search_ids(low, claim.high)
+            records.extend(r for r in page.results if int(r["id"]) in claim)
+            if not page.more or not page.results:
+                break
+            low = max(page.ids) + 1
+        self._emit(self.reader.finish_search(records), done=claim)
+
+
+def _ascending(ids: list[int]) -> bool:
+    return all(a < b for a, b in pairwise(ids))

@@ -1,0 +1,134 @@
+"""Worker threads that hand batches to the stream's thread through one bounded queue.
+
+Plans read HubSpot from several threads so that several requests are in flight inside the portal's budget;
+Singer output must still be written by one thread, one stream after another, and memory must stay flat
+whatever the portal's size. So workers put finished batches on a bounded queue and block while it is full;
+the stream's thread takes them off and emits them. A worker's failure stops the others and is re-raised in the
+stream's thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tap_hubspot_raw.idspace import IdRange
+
+Record = dict[str, Any]
+POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Records to emit. Once they are, every live object of ``done`` (if set) has been emitted, and with
+    ``sweep_done`` every archived object."""
+
+    records: list[Record]
+    archived: bool = False
+    done: IdRange | None = None
+    sweep_done: bool = False
+
+
+class Stopped(Exception):  # noqa: N818 - control flow, not an error
+    """Another worker failed or the consumer went away: stop quietly."""
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """A worker finished (or failed with ``error``)."""
+
+    error: BaseException | None = None
+
+
+class WorkerGroup:
+    """Threads running one plan's roles; their batches wait on a bounded queue until taken."""
+
+    def __init__(self, name: str, roles: list[Callable[[], None]], batches_per_worker: int = 1) -> None:
+        """Prepare (not start) one thread per role; at most ``batches_per_worker`` batches wait per role."""
+        self.name = name
+        self._roles = roles
+        self._queue: queue.Queue[Batch | _Finished] = queue.Queue(
+            maxsize=max(2, len(roles) * batches_per_worker)
+        )
+        self.stop = threading.Event()
+        self._abandoned = threading.Event()  # nobody will take batches any more
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the threads (idempotent)."""
+        with self._start_lock:
+            if self._threads:
+                return
+            for number, role in enumerate(self._roles):
+                thread = threading.Thread(
+                    target=self._run, args=(role,), name=f"{self.name}-{number}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+
+    def cancel(self) -> None:
+        """Stop every worker (the consumer went away or another stream failed)."""
+        self._abandoned.set()
+        self.stop.set()
+
+    def put(self, batch: Batch) -> None:
+        """Hand ``batch`` to the consumer; blocks while the queue is full (the memory bound)."""
+        if batch.records or batch.done is not None or batch.sweep_done:
+            self._put(batch)
+
+    def check_stop(self) -> None:
+        """Raise :class:`Stopped` when the group is stopping."""
+        if self.stop.is_set():
+            raise Stopped
+
+    def wait(self, event: threading.Event) -> None:
+        """Wait for ``event``, or raise :class:`Stopped` when the group stops first."""
+        while not event.wait(POLL_SECONDS):
+            self.check_stop()
+        self.check_stop()
+
+    def batches(self) -> Iterator[Batch]:
+        """Start the workers and yield their batches until all are done; re-raise a worker's failure."""
+        self.start()
+        running = len(self._threads)
+        try:
+            while running:
+                item = self._queue.get()
+                if isinstance(item, _Finished):
+                    running -= 1
+                    if item.error is not None:
+                        raise item.error
+                    continue
+                yield item
+        finally:
+            self.cancel()
+            for thread in self._threads:
+                thread.join(timeout=30)
+
+    def _run(self, role: Callable[[], None]) -> None:
+        try:
+            role()
+        except Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            self.stop.set()
+            self._put(_Finished(exc), final=True)
+            return
+        self._put(_Finished(), final=True)
+
+    def _put(self, item: Batch | _Finished, *, final: bool = False) -> None:
+        # A final message waits until taken, unless nobody will take it any more.
+        while True:
+            if self.stop.is_set() and not final:
+                raise Stopped
+            try:
+                self._queue.put(item, timeout=POLL_SECONDS)
+            except queue.Full:
+                if self._abandoned.is_set():
+                    return
+                continue
+            return
