@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from tap_hubspot_raw.api import (
@@ -61,6 +61,33 @@ class SearchPage:
     def ids(self) -> list[int]:
         """The page's object ids, in the order of the search's sort."""
         return [int(r["id"]) for r in self.results]
+
+
+class Reader(Protocol):
+    """What sync plans read through (an :class:`ObjectReader`, or a fake in the plans' tests)."""
+
+    object_type: str
+    modified_property: str
+
+    def list_page(self, *, archived: bool, after: str | None) -> ListPage:
+        """One list page from cursor ``after``."""
+
+    def finish_list(self, results: list[Record], *, archived: bool) -> list[Record]:
+        """List results completed and shaped."""
+
+    def search_top(self) -> tuple[int, int]:
+        """One past the highest live id, and the number of live objects."""
+
+    def search_ids(
+        self, low: int, high: int, *, descending: bool = False, offset: int = 0, limit: int = ...
+    ) -> SearchPage:
+        """Live objects with ``low <= id < high``, sorted by id."""
+
+    def search_modified(self, cursor: SearchCursor) -> SearchPage:
+        """One page of objects modified inside the cursor's window."""
+
+    def finish_search(self, results: list[Record]) -> list[Record]:
+        """Search results with associations, shaped."""
 
 
 class ObjectReader:

@@ -19,13 +19,13 @@ from tap_hubspot_raw.pagination import SearchCursor, to_epoch_ms
 from tap_hubspot_raw.plans.workers import Batch, WorkerGroup
 
 if TYPE_CHECKING:
-    from tap_hubspot_raw.reader import ObjectReader, SearchPage
+    from tap_hubspot_raw.reader import Reader, SearchPage
 
 
 class IncrementalSync:
     """Objects modified in ``[low_ms, high_ms]`` and objects archived in it."""
 
-    def __init__(self, reader: ObjectReader, *, low_ms: int, high_ms: int) -> None:
+    def __init__(self, reader: Reader, *, low_ms: int, high_ms: int) -> None:
         """Plan the reads of ``reader``'s object type for the window."""
         self.reader = reader
         self.low_ms = low_ms

@@ -36,7 +36,7 @@ from tap_hubspot_raw.ratelimit import priority_requests
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tap_hubspot_raw.reader import ListPage, ObjectReader
+    from tap_hubspot_raw.reader import ListPage, Reader
 
 Keep = Callable[[Record], bool] | None
 
@@ -61,7 +61,7 @@ class ParallelFullSync:
 
     def __init__(
         self,
-        reader: ObjectReader,
+        reader: Reader,
         *,
         concurrency: int,
         keep: Keep = None,

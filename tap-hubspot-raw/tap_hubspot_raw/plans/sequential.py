@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from tap_hubspot_raw.plans.workers import Batch, Record
 
 if TYPE_CHECKING:
-    from tap_hubspot_raw.reader import ObjectReader
+    from tap_hubspot_raw.reader import Reader
 
 
 class SequentialFullSync:
     """Pages the list endpoint in HubSpot's order, whatever its cursor is; nothing runs in the background."""
 
-    def __init__(self, reader: ObjectReader, *, keep: Callable[[Record], bool] | None = None) -> None:
+    def __init__(self, reader: Reader, *, keep: Callable[[Record], bool] | None = None) -> None:
         """Read ``reader``'s object type, keeping the records ``keep`` accepts (all when None)."""
         self.reader = reader
         self.keep = keep
