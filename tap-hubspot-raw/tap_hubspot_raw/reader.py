@@ -9,6 +9,7 @@ make and when.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -101,9 +102,11 @@ class ObjectReader:
         associations: Sequence[str],
         properties: Sequence[str],
         url_base: str,
+        logger: logging.Logger,
     ) -> None:
         """Read ``object_type`` with these ``properties`` and association types through ``call``."""
         self.call = call
+        self.logger = logger
         self.object_type = object_type
         self.association_types = tuple(associations)
         self.properties = list(properties)
@@ -143,10 +146,15 @@ class ObjectReader:
         return ListPage(list(payload.get("results") or []), str(following) if following else None)
 
     def finish_list(self, results: list[Record], *, archived: bool) -> list[Record]:
-        """List results with the properties that did not fit the URL and complete associations, shaped."""
-        self._merge_unlisted_properties(results, archived=archived)
-        associations = self._complete_associations(results)
-        return [self.shape(record, associations, archived=archived) for record in results]
+        """List results with the properties that did not fit the URL and complete associations, shaped.
+
+        An object the batch read no longer returns (merged or archived since it was listed: HubSpot answers
+        207 for it, or answers a merged id with its merge) is left out rather than emitted without those
+        properties: the next run (or the archived sweep, or its merge) brings it whole.
+        """
+        complete = self._merge_unlisted_properties(results, archived=archived)
+        associations = self._complete_associations(complete)
+        return [self.shape(record, associations, archived=archived) for record in complete]
 
     # Search endpoint ------------------------------------------------------------------------------
 
@@ -238,11 +246,12 @@ class ObjectReader:
                     found[object_id][to_type] = by_id.get(object_id, [])
         return found
 
-    def _merge_unlisted_properties(self, results: list[Record], *, archived: bool) -> None:
-        """Fetch properties that did not fit in the list URL through POST batch/read, merge by id."""
+    def _merge_unlisted_properties(self, results: list[Record], *, archived: bool) -> list[Record]:
+        """Fetch properties that did not fit in the list URL through POST batch/read and merge them by id;
+        returns the records the batch read answered for."""
         rest = self.unlisted_properties
         if not rest or not results:
-            return
+            return results
         path = BATCH_READ_PATH.format(object_type=self.object_type)
         fetched: dict[str, dict[str, Any]] = {}
         for chunk in chunked([str(r["id"]) for r in results], BATCH_READ_SIZE):
@@ -253,9 +262,18 @@ class ObjectReader:
                 {"inputs": [{"id": object_id} for object_id in chunk], "properties": rest},
             )
             fetched.update({str(r["id"]): r.get("properties") or {} for r in payload.get("results") or []})
-        for record in results:
-            values = fetched.get(str(record["id"]), {})
+        complete = [r for r in results if str(r["id"]) in fetched]
+        for record in complete:
+            values = fetched[str(record["id"])]
             record.setdefault("properties", {}).update({name: values.get(name) for name in rest})
+        if len(complete) < len(results):
+            self.logger.warning(
+                "%d %s listed moments ago could not be read in full (merged or archived since); left out "
+                "of this run, the next one reads them as they are then.",
+                len(results) - len(complete),
+                self.object_type,
+            )
+        return complete
 
     # Record shape ---------------------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ class CrmObjectStream(HubspotStream):
             associations=self.association_types,
             properties=property_names(self.schema),
             url_base=self.url_base,
+            logger=self.logger,
         )
 
     # State --------------------------------------------------------------------------------------
