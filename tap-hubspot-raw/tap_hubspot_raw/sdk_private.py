@@ -21,3 +21,18 @@ def advance_bookmark(stream: Stream, value: str) -> None:
     promotes (capped by the signpost) when the stream finishes, and marks the state unwritten.
     """
     stream._increment_stream_state({str(stream.replication_key): value}, context=None)
+
+
+def set_table_version(stream: Stream, version: int | None) -> None:
+    """Stamp ``stream``'s RECORD messages with ``version`` (Singer's table version), or stop stamping them.
+
+    The SDK stamps records only in its own FULL_TABLE mode, from ``Stream._stream_version``; our streams are
+    incremental streams whose first run (and every full refresh) reads everything, which is exactly when a
+    target may retire the rows the read did not see.
+    """
+    stream._stream_version = version
+
+
+def write_activate_version(stream: Stream, version: int) -> None:
+    """Write Singer's ACTIVATE_VERSION message for ``stream`` (through its stream maps, as the SDK does)."""
+    stream._write_activate_version_message(version)

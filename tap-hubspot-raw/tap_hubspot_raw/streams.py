@@ -24,7 +24,7 @@ from tap_hubspot_raw.plans import IncrementalSync, ParallelFullSync, Plan, Seque
 from tap_hubspot_raw.progress import Progress
 from tap_hubspot_raw.reader import ObjectReader
 from tap_hubspot_raw.schemas import property_names
-from tap_hubspot_raw.sdk_private import advance_bookmark
+from tap_hubspot_raw.sdk_private import advance_bookmark, set_table_version, write_activate_version
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -151,19 +151,27 @@ class CrmObjectStream(HubspotStream):
 
     # Reading ------------------------------------------------------------------------------------
 
+    @property
+    def table_version(self) -> int | None:
+        """The Singer table version of a full sync that reads every object (None otherwise).
+
+        A full sync filtered by ``start_date`` does not see the objects modified before it, so it must not
+        tell a target to retire them. A resumed full sync keeps its first attempt's version.
+        """
+        if self.bookmark_ms is not None or self.config.get("start_date"):
+            return None
+        return self.full_sync_started_ms
+
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         if self.bookmark_ms is not None:
             self.scheduler.start_incremental()
         plan = self.scheduler.plan_for(self)
-        progress = {
-            archived: Progress(self.logger, f"{self.name} ({label})")
-            for archived, label in (
-                (False, "live" if self.bookmark_ms is None else "changed"),
-                (True, "archived"),
-            )
-        }
+        labels = ((False, "live" if self.bookmark_ms is None else "changed"), (True, "archived"))
+        progress = {archived: Progress(self.logger, f"{self.name} ({label})") for archived, label in labels}
         checkpoint = self._start_checkpoint(plan)
+        version = self.table_version
+        set_table_version(self, version)
         try:
             for batch in plan.batches():
                 progress[batch.archived].add(len(batch.records), None if batch.archived else plan.total)
@@ -179,6 +187,8 @@ class CrmObjectStream(HubspotStream):
             raise
         for item in progress.values():
             item.log()
+        if version is not None:  # every object was read: rows of this stream not stamped with it are gone
+            write_activate_version(self, version)
         FullSyncCheckpoint.clear(self.stream_state)
         # Everything modified up to the sync's start has been read: the next run starts there.
         high = self.started_ms if self.bookmark_ms is not None else self.full_sync_started_ms
