@@ -62,6 +62,25 @@ def first_state_after_records(message: dict[str, Any], run: Run) -> bool:
     return message.get("type") == "STATE" and run.record_count > 0
 
 
+def stop_postgres_when_the_target_must_commit(
+    sim: Simulator, server: LocalPostgres, workdir: Path, max_retries: int
+) -> tuple[Run, str]:
+    """Start the pipeline, stop ``server`` just before the target gets its first STATE (so it must commit
+    the records it holds while the server is down), then let the STATE through."""
+    url = outage_url(server)
+    run = start(
+        sim,
+        url,
+        workdir,
+        target={**COMMIT_AT_STATE, "max_retries": max_retries},
+        hold_before=first_state_after_records,
+    )
+    run.wait_until_held()
+    server.stop()
+    run.release()
+    return run, url
+
+
 def assert_no_secret_in_output(run: Run) -> None:
     output = run.stderr() + run.stdout()
     assert DB_PASSWORD not in output
@@ -97,17 +116,8 @@ def test_given_target_connections_terminated_mid_run_then_batches_retry_and_ever
 def test_given_postgres_down_while_the_target_commits_then_it_retries_until_back_and_lands_everything(
     slow_portal: Simulator, own_postgres: LocalPostgres, tmp_path: Path
 ) -> None:
-    url = outage_url(own_postgres)
-    run = start(
-        slow_portal,
-        url,
-        tmp_path,
-        target={**COMMIT_AT_STATE, "max_retries": 8},  # 0.5 s doubling: over two minutes of retries
-        hold_before=first_state_after_records,
-    )
-    run.wait_until_held()
-    own_postgres.stop()
-    run.release()  # the STATE makes the target commit: PostgreSQL is down
+    # 8 retries, 0.5 s doubling: over two minutes of them.
+    run, url = stop_postgres_when_the_target_must_commit(slow_portal, own_postgres, tmp_path, max_retries=8)
     # Back only after a reconnect attempt has failed too: the target kept retrying a server that was down.
     run.wait_for(lambda r: r.stderr("target").count("Transient database error") >= 2)
     own_postgres.start()
@@ -122,17 +132,7 @@ def test_given_postgres_down_while_the_target_commits_then_it_retries_until_back
 def test_given_postgres_down_longer_than_the_retries_then_the_target_fails_clearly_and_the_rerun_is_exact(
     slow_portal: Simulator, own_postgres: LocalPostgres, tmp_path: Path
 ) -> None:
-    url = outage_url(own_postgres)
-    run = start(
-        slow_portal,
-        url,
-        tmp_path,
-        target={**COMMIT_AT_STATE, "max_retries": 1},
-        hold_before=first_state_after_records,
-    )
-    run.wait_until_held()
-    own_postgres.stop()
-    run.release()
+    run, url = stop_postgres_when_the_target_must_commit(slow_portal, own_postgres, tmp_path, max_retries=1)
     run.finish()
     own_postgres.start()
 
