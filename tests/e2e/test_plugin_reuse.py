@@ -14,7 +14,8 @@ from ruamel.yaml import YAML
 from tests.e2e.meltano_project import REPO_ROOT, MeltanoProject
 from tests.hubspot_simulator import Simulator
 
-pytestmark = [pytest.mark.xdist_group("meltano"), pytest.mark.slow]
+# Both tests install a plugin from PyPI (target-jsonl, tap-postgres) into a new Meltano project.
+pytestmark = [pytest.mark.xdist_group("meltano"), pytest.mark.slow, pytest.mark.needs_registry]
 
 TOKEN = "pat-na1-reuse-test-token"
 TARGET_JSONL = {
