@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tap_hubspot_raw.tap import TapHubspotRaw
 from tests.harness.fast_tap import FastTap
 from tests.harness.presets import TAP_PORTAL as PORTAL
 from tests.harness.presets import TAP_TOKEN as TOKEN
@@ -74,10 +75,15 @@ class TapOutput:
         }
 
 
-def run_tap(config: dict[str, Any], state: dict | None = None, catalog: dict | None = None) -> TapOutput:
-    """Run a full tap sync in-process (test-sized retry waits) and parse what it wrote to stdout."""
+def run_tap(
+    config: dict[str, Any],
+    state: dict | None = None,
+    catalog: dict | None = None,
+    tap_class: type[TapHubspotRaw] = FastTap,
+) -> TapOutput:
+    """Run a full tap sync in-process (by default with test-sized retry waits) and parse its stdout."""
     buffer = io.StringIO()
-    tap = FastTap(config=config, state=state, catalog=catalog, parse_env_config=False)
+    tap = tap_class(config=config, state=state, catalog=catalog, parse_env_config=False)
     with redirect_stdout(buffer):
         tap.sync_all()
     return TapOutput.parse(buffer.getvalue())
