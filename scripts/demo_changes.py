@@ -13,9 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-import requests
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-LOG = Path(__file__).resolve().parent.parent / ".data" / "demo-changes.jsonl"
+from tests.harness.control import SimulatorControl  # noqa: E402
+
+LOG = ROOT / ".data" / "demo-changes.jsonl"
 CHANGEABLE = {
     "contacts": ("lifecyclestage", ["lead", "customer", "opportunity"]),
     "deals": ("dealstage", ["qualifiedtobuy", "closedwon", "contractsent"]),
@@ -23,24 +26,17 @@ CHANGEABLE = {
 }
 
 
-def apply(base_url: str, change: dict) -> bool:
+def apply(simulator: SimulatorControl, change: dict) -> bool:
     """Applies one change; False when the object cannot be changed (e.g. it is archived)."""
-    response = requests.patch(
-        f"{base_url}/_simulator/objects/{change['type']}/{change['id']}",
-        json={"properties": change["properties"], "timestamp": change["timestamp"]},
-        timeout=30,
-    )
-    if response.status_code in {404, 409}:
-        return False
-    response.raise_for_status()
-    return True
+    return simulator.update_object(change["type"], change["id"], change["properties"], change["timestamp"])
 
 
 def main(base_url: str, new_changes: int) -> None:
+    simulator = SimulatorControl(base_url)
     previous = [json.loads(line) for line in LOG.read_text().splitlines()] if LOG.exists() else []
     for change in previous:
-        apply(base_url, change)
-    config = requests.get(f"{base_url}/_simulator/config", timeout=30).json()
+        apply(simulator, change)
+    config = simulator.config()
     rng = random.Random(len(previous))
     now_ms = int(time.time() * 1000)
     made = []
@@ -54,7 +50,7 @@ def main(base_url: str, new_changes: int) -> None:
             "properties": {prop: rng.choice(values)},
             "timestamp": now_ms,
         }
-        if apply(base_url, change):
+        if apply(simulator, change):
             made.append(change)
     LOG.parent.mkdir(parents=True, exist_ok=True)
     with LOG.open("a") as log:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from tap_hubspot_raw.api import (
     SEARCH_WINDOW_SECONDS,
 )
 from tap_hubspot_raw.auth import build_authenticator
-from tap_hubspot_raw.ratelimit import RateBudget, SessionPool
+from tap_hubspot_raw.ratelimit import Clock, RateBudget, SessionPool, Sleep
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RetryWaits:
-    """Seconds to wait before retrying. A module constant so tests can shrink it."""
+    """Seconds to wait before retrying (the tap's ``retry_waits``; tests run a tap with shorter ones)."""
 
     rate_limited: float = 10.0  # 429 on the rolling 10-s window: HubSpot sends no Retry-After
     search_rate_limited: float = 1.0  # 429 on the per-second search limit
@@ -44,7 +45,7 @@ class RetryWaits:
     max_wait: float = 60.0
 
 
-RETRY_WAITS = RetryWaits()
+DEFAULT_RETRY_WAITS = RetryWaits()
 DEFAULT_MAX_RETRIES = 8
 # Covers (10-s budget + search budget + associations) x 250 ms latency on every tier: 4 search workers,
 # 5 list workers and the archived sweep.
@@ -53,10 +54,21 @@ REQUEST_TIMEOUT_SECONDS = 120
 
 
 class Portal:
-    """What all streams of one tap instance share: the credentials and the portal's request budget."""
+    """What all streams of one tap instance share: the credentials, the portal's request budget and how
+    long to wait (retry waits, request timeout, the budget's clock)."""
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        retry_waits: RetryWaits = DEFAULT_RETRY_WAITS,
+        request_timeout_seconds: int = REQUEST_TIMEOUT_SECONDS,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
         """Build the shared budget, session pool and authenticator from the tap config."""
+        self.retry_waits = retry_waits
+        self.request_timeout_seconds = request_timeout_seconds
         tier = config.get("rate_limit_tier") or "free"
         per_window = config.get("requests_per_10_seconds") or RATE_LIMIT_TIERS[tier]
         per_window_associations = (
@@ -73,6 +85,8 @@ class Portal:
             follow_headers=not config.get("requests_per_10_seconds"),
             associations_per_window=per_window_associations,
             follow_association_headers=not config.get("association_requests_per_10_seconds"),
+            clock=clock,
+            sleep=sleep,
         )
         self.sessions = SessionPool(self.budget, self.max_concurrency)
         self.authenticator = build_authenticator(config)
@@ -130,7 +144,7 @@ class HubspotStream(RESTStream[Any]):
     @property
     @override
     def timeout(self) -> int:
-        return REQUEST_TIMEOUT_SECONDS
+        return self.portal.request_timeout_seconds
 
     def call_api(
         self, method: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None
@@ -166,7 +180,8 @@ class HubspotStream(RESTStream[Any]):
         if status == 429:
             if body.get("policyName") == "DAILY":  # retrying would mean hours of 429s
                 raise FatalAPIError(f"HubSpot daily API limit reached; try again tomorrow. {message}")
-            wait = RETRY_WAITS.search_rate_limited if is_search(response) else RETRY_WAITS.rate_limited
+            waits = self.portal.retry_waits
+            wait = waits.search_rate_limited if is_search(response) else waits.rate_limited
             self.portal.budget.window_for(urlparse(response.url).path).pause(wait)
             raise RetriableAPIError(message, response)
         if status >= 500 or status == 423:  # 423: record locked for ~2 s during heavy writes
@@ -202,16 +217,16 @@ class HubspotStream(RESTStream[Any]):
             attempt += 1
             exception = yield self._retry_wait(exception, attempt)
 
-    @staticmethod
-    def _retry_wait(exception: BaseException, attempt: int) -> float:
+    def _retry_wait(self, exception: BaseException, attempt: int) -> float:
+        waits = self.portal.retry_waits
         response = getattr(exception, "response", None)
         if isinstance(response, requests.Response):
             retry_after = response.headers.get("Retry-After", "")
             if retry_after.isdigit():  # rare from HubSpot, but authoritative when sent
-                return min(float(retry_after), RETRY_WAITS.max_wait)
+                return min(float(retry_after), waits.max_wait)
             if response.status_code == 429:
-                return RETRY_WAITS.search_rate_limited if is_search(response) else RETRY_WAITS.rate_limited
-        return min(RETRY_WAITS.server_error * 2 ** (attempt - 1), RETRY_WAITS.max_wait)
+                return waits.search_rate_limited if is_search(response) else waits.rate_limited
+        return min(waits.server_error * 2 ** (attempt - 1), waits.max_wait)
 
     @override
     def backoff_jitter(self, value: float) -> float:

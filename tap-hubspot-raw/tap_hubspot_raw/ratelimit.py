@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
@@ -29,6 +29,9 @@ SEARCH_WINDOW_MARGIN_SECONDS = 0.15  # arrivals jitter more once streams overlap
 PRIORITY_POLL_SECONDS = 0.005
 _thread_priority = threading.local()
 
+Clock = Callable[[], float]  # seconds, monotonic
+Sleep = Callable[[float], None]
+
 
 @contextmanager
 def priority_requests() -> Iterator[None]:
@@ -44,12 +47,22 @@ def priority_requests() -> Iterator[None]:
 class RollingWindow:
     """At most ``limit`` acquisitions in any ``window_seconds``; thread-safe, blocking."""
 
-    def __init__(self, limit: int, window_seconds: float, *, follow_headers: bool = False) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: float,
+        *,
+        follow_headers: bool = False,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
         """Create a window allowing ``limit`` acquisitions per ``window_seconds``.
 
         ``follow_headers``: HubSpot's reported limit may also *raise* ``limit`` (the configured figure was
-        only a guess from the tier); otherwise headers can only tighten it.
+        only a guess from the tier); otherwise headers can only tighten it. ``clock`` and ``sleep`` are how
+        the window tells and spends time (tests pass a fake pair).
         """
+        self.clock, self.sleep = clock, sleep
         self.limit = max(1, limit)
         self.follow_headers = follow_headers
         self.margin_seconds = WINDOW_MARGIN_SECONDS if window_seconds > 1 else SEARCH_WINDOW_MARGIN_SECONDS
@@ -72,7 +85,7 @@ class RollingWindow:
         try:
             while True:
                 with self._lock:
-                    now = time.monotonic()
+                    now = self.clock()
                     while self._stamps and now - self._stamps[0] >= self.window_seconds:
                         self._stamps.popleft()
                     wait = self._paused_until - now
@@ -87,7 +100,7 @@ class RollingWindow:
                 wait = max(wait, 0.001)
                 if priority:
                     wait = min(wait, PRIORITY_POLL_SECONDS)  # be first to see the slot free
-                time.sleep(wait)
+                self.sleep(wait)
                 waited += wait
         finally:
             if priority:
@@ -97,7 +110,7 @@ class RollingWindow:
     def pause(self, seconds: float) -> None:
         """Let nobody through for ``seconds`` (after a 429, or when HubSpot says the window is spent)."""
         with self._lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            self._paused_until = max(self._paused_until, self.clock() + seconds)
 
     def observe(self, limit: int | None, remaining: int | None, window_seconds: float | None) -> None:
         """Adopt HubSpot's reported limit when stricter (or always, with ``follow_headers``)."""
@@ -115,7 +128,7 @@ class RollingWindow:
                 # HubSpot's window is (nearly) spent. Our own requests in it leave no later than our oldest
                 # stamp does, so no slot frees before then: hold everyone until that moment (a full window
                 # when we sent nothing - then other integrations are using the portal's budget).
-                now = time.monotonic()
+                now = self.clock()
                 until = self._stamps[0] + self.window_seconds if self._stamps else now + self.window_seconds
                 self._paused_until = max(self._paused_until, until)
 
@@ -134,20 +147,26 @@ class RateBudget:
         follow_headers: bool = False,
         associations_per_window: int | None = None,
         follow_association_headers: bool | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
     ) -> None:
         """Create the budgets (``follow_headers``: HubSpot's reported limit may raise the 10-s one).
 
         ``associations_per_window`` defaults to ``requests_per_window``; ``follow_association_headers`` to
-        ``follow_headers``.
+        ``follow_headers``. Every window tells time with ``clock`` and waits with ``sleep``.
         """
-        self.burst = RollingWindow(requests_per_window, window_seconds, follow_headers=follow_headers)
-        self.search = RollingWindow(search_per_second, search_window_seconds)
+        self.burst = RollingWindow(
+            requests_per_window, window_seconds, follow_headers=follow_headers, clock=clock, sleep=sleep
+        )
+        self.search = RollingWindow(search_per_second, search_window_seconds, clock=clock, sleep=sleep)
         self.associations = RollingWindow(
             associations_per_window or requests_per_window,
             window_seconds,
             follow_headers=follow_headers
             if follow_association_headers is None
             else follow_association_headers,
+            clock=clock,
+            sleep=sleep,
         )
 
     def window_for(self, path: str) -> RollingWindow:

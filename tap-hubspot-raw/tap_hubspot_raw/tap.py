@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -23,7 +23,15 @@ from tap_hubspot_raw.api import (
     KNOWN_OBJECT_TYPES,
     RATE_LIMIT_TIERS,
 )
-from tap_hubspot_raw.client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, HubspotStream, Portal
+from tap_hubspot_raw.client import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_WAITS,
+    REQUEST_TIMEOUT_SECONDS,
+    HubspotStream,
+    Portal,
+    RetryWaits,
+)
 from tap_hubspot_raw.output import FastSingerWriter
 from tap_hubspot_raw.scheduler import Scheduler
 from tap_hubspot_raw.schemas import discover_schema
@@ -70,6 +78,9 @@ class TapHubspotRaw(Tap):
     # Streams and schemas come from the portal (properties API), so discovery needs valid credentials too:
     # the SDK then validates config before discovering, and a missing token is a message, not a KeyError.
     dynamic_catalog = True
+    # How long to wait before retrying and for an answer; a subclass may change them (the tests' FastTap).
+    retry_waits: ClassVar[RetryWaits] = DEFAULT_RETRY_WAITS
+    request_timeout_seconds: ClassVar[int] = REQUEST_TIMEOUT_SECONDS
 
     @classmethod
     @override
@@ -236,7 +247,9 @@ class TapHubspotRaw(Tap):
     @cached_property
     def portal(self) -> Portal:
         """Credentials and request budget shared by every stream of this tap instance."""
-        return Portal(self.config)
+        return Portal(
+            self.config, retry_waits=self.retry_waits, request_timeout_seconds=self.request_timeout_seconds
+        )
 
     @cached_property
     def api(self) -> HubspotStream:

@@ -13,12 +13,12 @@ import psycopg2
 import pytest
 
 from tests.e2e.meltano_project import REPO_ROOT, STATE_ID, MeltanoProject
+from tests.harness.landed import TABLES, assert_database_equals_portal, landed
 from tests.hubspot_simulator import Simulator
 
 pytestmark = [pytest.mark.xdist_group("meltano"), pytest.mark.slow]
 
 TOKEN = "pat-na1-e2e-0000-secret-token"
-TABLES = {"contacts": "hubspot_contacts_raw", "deals": "hubspot_deals_raw", "calls": "hubspot_calls_raw"}
 
 
 @pytest.fixture(scope="session")
@@ -42,23 +42,6 @@ def production_env(sim: Simulator, database_url: str) -> dict[str, str]:
     }
 
 
-def without_nul(value: Any) -> Any:
-    """PostgreSQL cannot store NUL characters; the target strips them and keeps everything else."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {key: without_nul(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [without_nul(item) for item in value]
-    return value
-
-
-def landed(database_url: str, table: str) -> dict[str, dict[str, Any]]:
-    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT hubspot_id, raw_json FROM {table}")
-        return dict(cur.fetchall())
-
-
 def sync_logs(database_url: str, meltano_run_id: str) -> dict[str, dict[str, Any]]:
     with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
         cur.execute(
@@ -80,17 +63,7 @@ def test_given_prod_env_vars_when_meltano_runs_then_portal_lands_and_rerun_is_in
     first_run, output = repo_project.run_pipeline(env, "tap-hubspot-raw", "target-supabase-hybrid")
 
     assert TOKEN not in output
-    for stream, table in TABLES.items():
-        rows = landed(database_url, table)
-        expected = {
-            obj["id"]: obj
-            for archived in (False, True)
-            for obj in portal.portal.iter_objects(stream, archived=archived)
-        }
-        assert rows.keys() == expected.keys(), stream
-        for object_id, obj in expected.items():
-            assert rows[object_id]["properties"] == without_nul(obj["properties"]), (stream, object_id)
-            assert rows[object_id]["archived"] == obj["archived"]
+    assert_database_equals_portal(portal, database_url)
     first_logs = sync_logs(database_url, first_run)
     assert {stream: log["status"] for stream, log in first_logs.items()} == dict.fromkeys(TABLES, "success")
     assert first_logs["contacts"]["received"] >= portal.portal.counts()["contacts"]

@@ -12,9 +12,11 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.e2e.meltano_project import REPO_ROOT, MeltanoProject
+from tests.harness.landed import portal_objects
 from tests.hubspot_simulator import Simulator
 
-pytestmark = [pytest.mark.xdist_group("meltano"), pytest.mark.slow]
+# Both tests install a plugin from PyPI (target-jsonl, tap-postgres) into a new Meltano project.
+pytestmark = [pytest.mark.xdist_group("meltano"), pytest.mark.slow, pytest.mark.needs_registry]
 
 TOKEN = "pat-na1-reuse-test-token"
 TARGET_JSONL = {
@@ -80,11 +82,7 @@ def test_given_plugin_definition_file_when_added_to_new_project_then_tap_runs_in
         (jsonl_file,) = output_dir.glob(f"{stream}-*.jsonl")  # target-jsonl stamps file names
         lines = jsonl_file.read_text().splitlines()
         records = {record["id"]: record for record in map(json.loads, lines)}
-        expected = {
-            obj["id"]: obj
-            for archived in (False, True)
-            for obj in sim.portal.iter_objects(stream, archived=archived)
-        }
+        expected = portal_objects(sim, stream)
         assert records.keys() == expected.keys()
         sample = next(iter(expected))
         assert records[sample]["properties"] == expected[sample]["properties"]

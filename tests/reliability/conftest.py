@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from tests.harness.presets import PIPELINE_PORTAL
 from tests.hubspot_simulator import Simulator
-from tests.reliability.pipeline import PORTAL
 
 
 @pytest.fixture
 def portal(make_simulator: Any) -> Simulator:
-    sim: Simulator = make_simulator(**PORTAL, fault_seed=3)
+    sim: Simulator = make_simulator(**PIPELINE_PORTAL, fault_seed=3)
     return sim

@@ -6,14 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.harness.landed import assert_database_equals_portal
+from tests.harness.pipeline import run_pipeline
+from tests.harness.presets import PIPELINE_PORTAL
 from tests.hubspot_simulator import Simulator
-from tests.reliability.pipeline import PORTAL, assert_database_equals_portal, run_pipeline
 
 
 def test_given_5xx_drops_timeouts_and_429_bursts_then_full_and_incremental_runs_land_the_portal_exactly(
     make_simulator: Any, database_url: str, tmp_path: Path
 ) -> None:
-    portal: Simulator = make_simulator(**{**PORTAL, "contacts": 1000, "calls": 250, "deals": 150})
+    portal: Simulator = make_simulator(**{**PIPELINE_PORTAL, "contacts": 1000, "calls": 250, "deals": 150})
     portal.update_config(error_rate=0.08, drop_rate=0.05, slow_rate=0.04, slow_ms=1500, force_429=6)
     first = run_pipeline(portal, database_url, tmp_path, env={"FAST_TAP_TIMEOUT_SECONDS": "1"})
 

@@ -12,8 +12,10 @@ import pytest
 from aiohttp import web
 from singer_sdk.exceptions import InvalidInputLine, MissingKeyPropertiesError, RecordsWithoutSchemaException
 
+from tests.harness.landed import assert_database_equals_portal, query
+from tests.harness.pipeline import run_pipeline
+from tests.harness.presets import PIPELINE_TOKEN as TOKEN
 from tests.hubspot_simulator import Simulator
-from tests.reliability.pipeline import TOKEN, assert_database_equals_portal, query, run_pipeline
 from tests.target.singer import hubspot, record, run, schema, state
 
 INJECTION = '"; DROP TABLE canary; --'

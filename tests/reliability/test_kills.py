@@ -10,15 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.harness.landed import assert_database_equals_portal, assert_state_covers_only_committed, query
+from tests.harness.pipeline import start
+from tests.harness.presets import PIPELINE_PORTAL
+from tests.harness.runner import Run
 from tests.hubspot_simulator import Simulator
-from tests.reliability.pipeline import (
-    PORTAL,
-    Run,
-    assert_database_equals_portal,
-    assert_state_covers_only_committed,
-    query,
-    start,
-)
 
 
 def kill_at_random_point(run: Run, rng: random.Random, victim: str, expected_records: int) -> str:
@@ -30,7 +26,7 @@ def kill_at_random_point(run: Run, rng: random.Random, victim: str, expected_rec
         point = f"{delay:.2f}s after the tap ended"
     else:
         count = rng.randrange(0, max(1, expected_records))
-        run.wait_for(lambda r: len(r.records) >= count)
+        run.wait_for(lambda r: r.record_count >= count)
         point = f"after {count} records"
     run.kill(victim)
     run.finish()
@@ -55,8 +51,9 @@ def killed_runs_then_resume(
         point = kill_at_random_point(run, rng, victim, expected_records)
         print(f"kill {attempt}: {victim} {point}; target printed {len(run.states)} states")
         if victim == "target":
-            assert run.target.returncode == -9 or run.ok
-        assert_state_covers_only_committed(run, database_url)
+            assert run.returncode("target") == -9 or run.ok
+        # Killed before its first checkpoint, a target has printed no state: then it covers nothing.
+        assert_state_covers_only_committed(run, database_url, state_expected=False)
         state = run.state or state
     final = start(sim, database_url, workdir, state=state).finish()
     assert final.ok, final.stderr()[-4000:]
@@ -69,7 +66,7 @@ def test_given_kill_9_of_tap_or_target_at_random_points_then_resumed_runs_land_t
     make_simulator: Any, database_url: str, tmp_path: Path, seed: int
 ) -> None:
     rng = random.Random(seed)
-    sim: Simulator = make_simulator(**{**PORTAL, "latency_ms": 3.0})
+    sim: Simulator = make_simulator(**{**PIPELINE_PORTAL, "latency_ms": 3.0})
     total = sum(sim.portal.counts().values()) + sum(sim.portal.counts(archived=True).values())
 
     state = killed_runs_then_resume(

@@ -23,8 +23,10 @@ import pytest
 
 from tests.conftest import PostgresServer
 from tests.e2e.meltano_project import REPO_ROOT, MeltanoProject
+from tests.harness.landed import assert_database_equals_portal, query
+from tests.harness.pipeline import run_pipeline, start
+from tests.harness.presets import PIPELINE_TOKEN as TOKEN
 from tests.hubspot_simulator import Simulator
-from tests.reliability.pipeline import TOKEN, assert_database_equals_portal, query, run_pipeline, start
 
 DB_PASSWORD = "Db-pa55-5ecret-e1f0"
 TARGET = str(Path(sys.executable).parent / "target-supabase-hybrid")
@@ -63,7 +65,7 @@ def test_given_debug_logging_then_token_and_password_appear_in_no_output_log_or_
     # A failing run (wrong port) at DEBUG: the connection error is printed, the secret is not.
     bad_url = url.replace(f":{urlsplit(url).port}/", ":1/")
     failed = start(portal, bad_url, tmp_path, target={"max_retries": 1}, env={"LOGLEVEL": "DEBUG"}).finish()
-    assert failed.target.returncode != 0
+    assert failed.returncode("target") != 0
 
     for secret in (TOKEN, DB_PASSWORD):
         leaks = [p for p in tmp_path.rglob("*.std*") if secret in p.read_text(errors="replace")]  # all output

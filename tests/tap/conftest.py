@@ -14,39 +14,19 @@ from typing import Any
 
 import pytest
 
-from tap_hubspot_raw import client
 from tap_hubspot_raw.tap import TapHubspotRaw
+from tests.harness.fast_tap import FastTap
+from tests.harness.presets import TAP_PORTAL as PORTAL
+from tests.harness.presets import TAP_TOKEN as TOKEN
+from tests.harness.presets import generous_tap_config
 from tests.hubspot_simulator import Simulator
 
-# A distinctive token, so a test can prove it never reaches logs or output.
-TOKEN = "pat-na1-0d15ea5e-tap-test-secret-7c41"
-
-# Small, permissive portal; tests override what they exercise.
-PORTAL: dict[str, Any] = {
-    "contacts": 120,
-    "deals": 30,
-    "calls": 50,
-    "seed": 7,
-    "latency_ms": 0.0,
-    "access_tokens": (TOKEN,),
-    "burst_limit": 100_000,
-    "associations_limit": 100_000,
-    "search_limit": 100_000,
-    "daily_limit": 100_000_000,
-}
+__all__ = ["PORTAL", "TOKEN", "TapOutput", "run_tap", "start_tap_process", "tap_config"]
 
 
 def tap_config(sim: Simulator, **overrides: Any) -> dict[str, Any]:
     """Tap config pointing at ``sim`` with a generous budget (the simulator limits are the test)."""
-    return {
-        "access_token": TOKEN,
-        "api_url": sim.url,
-        "requests_per_10_seconds": 5_000,
-        "association_requests_per_10_seconds": 5_000,
-        "search_requests_per_second": 500,
-        "lookback_minutes": 0,
-        **overrides,
-    }
+    return generous_tap_config(sim.url, TOKEN, **overrides)
 
 
 @dataclass
@@ -95,17 +75,23 @@ class TapOutput:
         }
 
 
-def run_tap(config: dict[str, Any], state: dict | None = None, catalog: dict | None = None) -> TapOutput:
-    """Run a full tap sync in-process and parse what it wrote to stdout."""
+def run_tap(
+    config: dict[str, Any],
+    state: dict | None = None,
+    catalog: dict | None = None,
+    tap_class: type[TapHubspotRaw] = FastTap,
+) -> TapOutput:
+    """Run a full tap sync in-process (by default with test-sized retry waits) and parse its stdout."""
     buffer = io.StringIO()
-    tap = TapHubspotRaw(config=config, state=state, catalog=catalog, parse_env_config=False)
+    tap = tap_class(config=config, state=state, catalog=catalog, parse_env_config=False)
     with redirect_stdout(buffer):
         tap.sync_all()
     return TapOutput.parse(buffer.getvalue())
 
 
 def start_tap_process(tmp_path: Path, config: dict, state: dict | None = None) -> subprocess.Popen[str]:
-    """Start ``tap-hubspot-raw`` as its own process (for kill/resume), stdout piped line by line."""
+    """Start ``tap-hubspot-raw`` as its own process (for kill/resume), stdout piped line by line, its log
+    in ``tmp_path / "tap.stderr"``."""
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
     args = [sys.executable, "-m", "tap_hubspot_raw", "--config", str(config_file)]
@@ -113,13 +99,9 @@ def start_tap_process(tmp_path: Path, config: dict, state: dict | None = None) -
         state_file = tmp_path / "state.json"
         state_file.write_text(json.dumps(state))
         args += ["--state", str(state_file)]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retry waits of tens of milliseconds instead of HubSpot's 10 s."""
-    monkeypatch.setattr(client, "RETRY_WAITS", client.RetryWaits(0.05, 0.02, 0.02, 0.2))
+    # Its log goes to a file: an unread stderr pipe would fill up and block the tap.
+    with (tmp_path / "tap.stderr").open("w") as log:
+        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True)
 
 
 @pytest.fixture

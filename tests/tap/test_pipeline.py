@@ -1,21 +1,22 @@
 """Pipelined streams: the next stream's workers fetch while the current stream finishes, yet the Singer output
-is still one stream after another (SCHEMA, then its RECORDs), every object exactly once, memory bounded by
-the queues; an incremental run issues its independent requests at once and no more of them than before."""
+is still one stream after another (SCHEMA, then its RECORDs), every object exactly once; while nobody reads
+the output the tap stops requesting (memory stays bounded); an incremental no-op sends a few requests at once,
+however large the portal."""
 
 from __future__ import annotations
 
-import io
+import array
+import fcntl
 import json
+import termios
 import threading
 import time
-from contextlib import redirect_stdout
 from itertools import pairwise
-from typing import Any
+from typing import IO, Any
 
 from tap_hubspot_raw.plans import ParallelFullSync
-from tap_hubspot_raw.streams import CrmObjectStream
-from tap_hubspot_raw.tap import TapHubspotRaw
-from tests.tap.conftest import PORTAL, TapOutput, run_tap, tap_config
+from tests.hubspot_simulator import Simulator
+from tests.tap.conftest import PORTAL, TapOutput, run_tap, start_tap_process, tap_config
 from tests.tap.test_parallel import BIG, assert_exact
 
 SYNC_ORDER = ("calls", "contacts", "deals")  # the SDK syncs streams by name
@@ -57,60 +58,74 @@ def test_prefetched_streams_keep_singer_order_and_emit_every_object_exactly_once
         assert out.state["bookmarks"][stream]["replication_key_value"] >= newest
 
 
-def test_a_prefetching_stream_blocks_when_its_queue_is_full_then_emits_everything(make_simulator):
-    sim = make_simulator(**{**BIG, "contacts": 30_000, "latency_ms": 1.0})
-    tap = TapHubspotRaw(config=tap_config(sim, max_concurrency=6), parse_env_config=False)
-    stream = tap.streams["contacts"]
-    assert isinstance(stream, CrmObjectStream)
-    plan = tap.scheduler.plan_for(stream)
-    sim.reset_stats()
-
-    plan.start()  # nobody takes batches off the queue yet
-    sent = -1
-    while sim.stats()["total"] != sent:  # the workers fill the queue, then can only wait
-        sent = sim.stats()["total"]
-        time.sleep(0.5)
-
-    # Far fewer requests than reading the portal takes (at least 150 search pages of 200): the bounded queue
-    # holds the workers back.
-    assert sent < 100
-    records = [record for batch in plan.batches() for record in batch.records]
-    expected = sum(1 for _ in sim.portal.iter_objects("contacts", archived=False)) + sum(
-        1 for _ in sim.portal.iter_objects("contacts", archived=True)
-    )
-    assert len(records) == len({r["id"] for r in records}) == expected
-    assert sim.stats()["total"] > sent
+def unread_bytes(pipe: IO[str]) -> int:
+    """Bytes written into ``pipe`` that nobody has read yet (Linux)."""
+    count = array.array("i", [0])
+    fcntl.ioctl(pipe.fileno(), termios.FIONREAD, count)
+    return count[0]
 
 
-def _run_without_catalog(config: dict[str, Any], state: dict[str, Any]) -> TapOutput:
-    buffer = io.StringIO()
-    tap = TapHubspotRaw(config=config, state=state, parse_env_config=False)
-    with redirect_stdout(buffer):
-        tap.sync_all()
-    return TapOutput.parse(buffer.getvalue())
+def wait_until_blocked(sim: Simulator, pipe: IO[str], quiet_s: float = 1.0, timeout_s: float = 120) -> int:
+    """The simulator's request total once the tap's output pipe is filling up and no request has come for
+    ``quiet_s`` seconds (so the tap is waiting for its reader, not starting up)."""
+    capacity = fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ)
+    deadline = time.monotonic() + timeout_s
+    total, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = sim.stats()["total"]
+        if now != total or unread_bytes(pipe) < capacity // 2:
+            total, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return int(total)
+    raise AssertionError(f"the tap kept sending requests for {timeout_s} s while nobody read its output")
 
 
-def test_an_incremental_no_op_sends_its_requests_at_once_and_no_more_than_before(make_simulator):
-    sim = make_simulator(**{**PORTAL, "latency_ms": 150.0})
+def test_while_nobody_reads_its_output_the_tap_stops_requesting_then_emits_exactly_the_portal(
+    make_simulator, tmp_path
+):
+    # Far more records than the tap's queues hold (a few batches per worker) plus the pipe's 64 KiB.
+    sim = make_simulator(**{**BIG, "contacts": 12_000, "latency_ms": 1.0})
+    config = tap_config(sim, object_types=["contacts"], max_concurrency=6)
+    tap = start_tap_process(tmp_path, config)  # its stdout is a pipe nobody reads yet
+    assert tap.stdout is not None
+
+    sent = wait_until_blocked(sim, tap.stdout)  # no request for a second: memory bounded by the queues
+    lines = tap.stdout.readlines()
+    assert tap.wait(timeout=60) == 0, (tmp_path / "tap.stderr").read_text()[-3000:]
+    needed = sim.stats()["total"]
+
+    assert sent < needed / 2, f"{sent} of {needed} requests sent before anyone read the output"
+    ids = TapOutput.parse("".join(lines)).ids("contacts")
+    expected = {
+        o["id"] for archived in (False, True) for o in sim.portal.iter_objects("contacts", archived=archived)
+    }
+    assert len(ids) == len(set(ids))
+    assert set(ids) == expected
+
+
+def _incremental_no_op(sim: Simulator) -> dict[str, Any]:
+    """The simulator's request stats of a run from a full sync's state, nothing changed since (the catalog
+    of the full sync given, as Meltano does: no properties requests)."""
     config = tap_config(sim)
     first = run_tap(config)
     sim.reset_stats()
-
-    started = time.monotonic()
-    second = _run_without_catalog(config, first.state)  # as the bench runs it: properties discovered
-    elapsed = time.monotonic() - started
-
+    second = run_tap(config, state=first.state, catalog=first.catalog())
     assert sum(len(r) for r in second.records.values()) == 0
-    kinds = sim.stats()["by_kind"]
-    # One properties request, one search page and one archived page per stream: as before, only concurrent.
-    assert kinds.get("properties") == 3
-    assert kinds.get("search") == 3
-    assert kinds.get("list") == 3
-    assert sim.stats()["total"] == 9
-    # Sequential, 9 requests take 9 x 150 ms; concurrent, two rounds (properties, then the rest) and set-up.
-    assert elapsed < 7 * 0.15
     for stream in SYNC_ORDER:
         assert (
             second.state["bookmarks"][stream]["replication_key_value"]
-            >= (first.state["bookmarks"][stream]["replication_key_value"])
+            >= first.state["bookmarks"][stream]["replication_key_value"]
         )
+    return sim.stats()
+
+
+def test_an_incremental_no_op_sends_a_few_requests_at_once_however_large_the_portal(make_simulator):
+    small = _incremental_no_op(make_simulator(**{**PORTAL, "latency_ms": 150.0}))
+    large = _incremental_no_op(make_simulator(**{**PORTAL, "contacts": 1_200, "latency_ms": 150.0}))
+
+    # Nothing is re-read: ten times the contacts cost not one request more, at most two per stream (one
+    # search page for changes, one page of archived objects) ...
+    assert large["total"] == small["total"] <= 2 * len(SYNC_ORDER)
+    # ... and every stream's requests are in flight together, not one stream after another.
+    assert small["concurrent_max"] >= len(SYNC_ORDER)

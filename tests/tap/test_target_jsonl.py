@@ -11,6 +11,8 @@ import pytest
 
 from tests.tap.conftest import run_tap, tap_config
 
+pytestmark = pytest.mark.needs_registry  # installs target-jsonl from PyPI (once, into .data/)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # target-jsonl pins old singer-python and conflicts with meltano in the main venv: it gets its own.
 VENV = REPO_ROOT / ".data" / "tap-tests-target-jsonl-venv"

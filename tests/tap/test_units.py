@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -56,64 +54,115 @@ def test_given_last_page_when_advancing_then_finishes():
     assert SearchCursor(low_ms=1000, high_ms=9000).advance(_page([1000, 2000], more=False), MODIFIED) is None
 
 
-def test_rolling_window_blocks_once_the_budget_is_spent():
-    window = RollingWindow(limit=3, window_seconds=0.3)
-    started = time.monotonic()
-    for _ in range(3):
+class FakeClock:
+    """A monotonic clock that moves only when someone sleeps on it (every wait is recorded)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def slept(self) -> float:
+        return sum(self.sleeps)
+
+
+def acquisitions_without_waiting(window: RollingWindow, clock: FakeClock, most: int = 10_000) -> int:
+    """How many requests the window lets through before it makes the next one wait."""
+    for count in range(most):
         window.acquire()
-    assert time.monotonic() - started < 0.1
-    window.acquire()
-    assert time.monotonic() - started >= 0.25
+        if clock.sleeps:
+            return count
+    return most
+
+
+def test_rolling_window_lets_its_limit_through_then_waits_until_the_oldest_leaves_the_window():
+    clock = FakeClock()
+    window = RollingWindow(limit=3, window_seconds=0.3, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        assert window.acquire() == 0
+    assert clock.sleeps == []
+
+    waited = window.acquire()
+
+    assert waited == clock.slept() >= 0.3  # the whole window (plus its safety margin) has passed
+    assert acquisitions_without_waiting(window, clock) == 0  # the next one waits again: 3 per window
 
 
 def test_rate_headers_reporting_an_exhausted_window_pause_the_budget():
-    budget = RateBudget(requests_per_window=100, search_per_second=5, window_seconds=10)
+    clock = FakeClock()
+    budget = RateBudget(
+        requests_per_window=100, search_per_second=5, window_seconds=10, clock=clock, sleep=clock.sleep
+    )
     headers = {"X-HubSpot-RateLimit-Max": "50", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
     budget.observe("/crm/v3/objects/contacts", {**headers, "X-HubSpot-RateLimit-Remaining": "40"})
-    assert budget.burst.limit == 50  # HubSpot's stricter figure wins
-    headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "200"
+    assert acquisitions_without_waiting(budget.burst, clock) == 50  # HubSpot's stricter figure wins
+
+    clock = FakeClock()
+    budget = RateBudget(
+        requests_per_window=100, search_per_second=5, window_seconds=10, clock=clock, sleep=clock.sleep
+    )
     budget.observe("/crm/v3/objects/contacts", {**headers, "X-HubSpot-RateLimit-Remaining": "0"})
-    started = time.monotonic()
     budget.burst.acquire()
-    assert time.monotonic() - started >= 0.15
+    assert clock.slept() >= 10  # HubSpot says its window is spent: nobody goes before it has passed
     assert budget.window_for("/crm/v3/objects/deals/search") is budget.search
 
 
 def test_v4_associations_draw_on_their_own_budget_adjusted_by_their_own_headers():
-    budget = RateBudget(requests_per_window=1, search_per_second=5, associations_per_window=50)
+    clock = FakeClock()
+    budget = RateBudget(
+        requests_per_window=1, search_per_second=5, associations_per_window=50, clock=clock, sleep=clock.sleep
+    )
     batch = "/crm/v4/associations/contacts/deals/batch/read"
     assert budget.window_for(batch) is budget.associations
     assert budget.window_for("/crm/v4/objects/contacts/1/associations/deals") is budget.associations
     assert budget.window_for("/crm/v3/objects/contacts") is budget.burst
     budget.burst.acquire()  # the 10-s budget is now spent ...
-    started = time.monotonic()
     for _ in range(20):  # ... and association calls do not wait for it
         budget.window_for(batch).acquire()
-    assert time.monotonic() - started < 0.1
-    # Association headers adjust only the associations budget; list headers only the 10-s one.
-    budget.observe(batch, {"X-HubSpot-RateLimit-Max": "30", "X-HubSpot-RateLimit-Remaining": "25"})
-    assert (budget.associations.limit, budget.burst.limit) == (30, 1)
+    assert clock.sleeps == []
+    # List headers saying the 10-s window is spent hold list requests only.
     budget.observe(
         "/crm/v3/objects/deals", {"X-HubSpot-RateLimit-Max": "1", "X-HubSpot-RateLimit-Remaining": "0"}
     )
-    assert budget.associations.limit == 30
-    assert budget.associations._paused_until == 0
+    budget.window_for(batch).acquire()
+    assert clock.sleeps == []
+    # Association headers adjust only the associations budget: 30 per window from a fresh start.
+    budget.observe(batch, {"X-HubSpot-RateLimit-Max": "30", "X-HubSpot-RateLimit-Remaining": "25"})
+    clock.now += 3_600
+    assert acquisitions_without_waiting(budget.associations, clock) == 30
 
 
 @pytest.mark.parametrize(
-    ("config", "expected"),
+    ("config", "per_window", "learns"),
     [
-        ({}, 100),
-        ({"rate_limit_tier": "professional"}, 150),
-        ({"rate_limit_tier": "enterprise", "requests_per_10_seconds": 20}, 150),
-        ({"rate_limit_tier": "api_pack"}, 200),
-        ({"rate_limit_tier": "api_pack", "association_requests_per_10_seconds": 40}, 40),
+        ({}, 100, True),
+        ({"rate_limit_tier": "professional"}, 150, True),
+        ({"rate_limit_tier": "enterprise", "requests_per_10_seconds": 20}, 150, True),
+        ({"rate_limit_tier": "api_pack"}, 200, True),
+        ({"rate_limit_tier": "api_pack", "association_requests_per_10_seconds": 40}, 40, False),
     ],
 )
-def test_the_associations_budget_follows_the_tier_or_the_explicit_setting(config, expected):
-    portal = Portal({"access_token": "t", **config})
-    assert portal.budget.associations.limit == expected
-    assert portal.budget.associations.follow_headers is ("association_requests_per_10_seconds" not in config)
+def test_association_calls_per_10_seconds_follow_the_tier_or_the_explicit_setting(config, per_window, learns):
+    """As documented for the settings: a tier's figure is a guess HubSpot's headers may raise; an explicit
+    figure is a promise (headroom for other integrations) that they never raise."""
+    clock = FakeClock()
+    portal = Portal({"access_token": "t", **config}, clock=clock, sleep=clock.sleep)
+    window = portal.budget.window_for("/crm/v4/associations/contacts/deals/batch/read")
+    assert acquisitions_without_waiting(window, clock) == per_window
+
+    portal.budget.observe(
+        "/crm/v4/associations/contacts/deals/batch/read",
+        {"X-HubSpot-RateLimit-Max": "500", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"},
+    )
+    clock.now += 3_600  # a fresh window
+    clock.sleeps.clear()
+    assert acquisitions_without_waiting(window, clock) == (500 if learns else per_window)
 
 
 def test_missing_scopes_are_read_from_either_key():

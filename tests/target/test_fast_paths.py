@@ -91,10 +91,35 @@ def test_given_a_stored_hash_differs_but_json_is_equal_then_columns_refresh_with
     assert row["raw_hash"] != "stale"
 
 
+RECORD_COMMIT_MODE = """
+CREATE TABLE commit_modes (mode text);
+CREATE FUNCTION record_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO commit_modes VALUES (current_setting('synchronous_commit'));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER record_commit_mode AFTER INSERT OR UPDATE ON hubspot_contacts_raw
+    FOR EACH STATEMENT EXECUTE FUNCTION record_commit_mode();
+"""
+
+
 @pytest.mark.parametrize("synchronous_commit_off", [True, False])
-def test_given_synchronous_commit_setting_then_the_load_is_the_same(database_url, synchronous_commit_off):
+def test_given_synchronous_commit_setting_then_batches_commit_in_that_mode_and_load_the_same(
+    database_url, synchronous_commit_off
+):
+    # The test server runs with synchronous_commit=off; this database defaults to on, as Supabase does.
+    with connect(database_url) as cur:
+        cur.execute("SELECT current_database()")
+        name = cur.fetchone()["current_database"]
+    execute(database_url, f'ALTER DATABASE "{name}" SET synchronous_commit = on')
+    run(database_url, CONTACTS[:2])  # creates the table
+    execute(database_url, RECORD_COMMIT_MODE)  # each statement writing rows records the mode it ran in
+
     run(database_url, CONTACTS, synchronous_commit_off=synchronous_commit_off)
-    assert counts(database_url) == (30, 0, 0)
+
+    modes = {r["mode"] for r in query(database_url, "SELECT mode FROM commit_modes")}
+    assert modes == {"off" if synchronous_commit_off else "on"}
+    assert counts(database_url) == (29, 0, 1)
 
 
 def test_given_lines_then_copy_stream_yields_whole_lines_in_chunks_and_replaces_lone_surrogates():

@@ -31,7 +31,7 @@ from tests.target.singer import hubspot, query, record, run, schema
         "+49 30 123456",
     ],
 )
-def test_given_any_number_then_shortcut_agrees_with_phonenumbers(region, text):
+def test_given_any_number_then_e164_agrees_with_phonenumbers_fast_path_or_not(region, text):
     def e164(candidate, in_region, accept):
         try:
             number = phonenumbers.parse(candidate, in_region)
@@ -45,7 +45,6 @@ def test_given_any_number_then_shortcut_agrees_with_phonenumbers(region, text):
 
     expected = e164(text, region, phonenumbers.is_possible_number)
     normalizer = PhoneNormalizer(region)
-    assert normalizer._shortcut(text) in (None, expected)
     digits = re.sub(r"[\s\-().]", "", text)
     if expected is None and re.fullmatch(r"\d{11,15}", digits):  # international written without "+"
         expected = e164("+" + digits, None, phonenumbers.is_valid_number)

@@ -6,6 +6,7 @@ import psycopg2
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
+from target_supabase_hybrid import connection
 from target_supabase_hybrid.connection import ConnectionFactory, InsecureConnectionError, scrub
 from target_supabase_hybrid.target import TargetSupabaseHybrid
 from tests.target.singer import hubspot, query, record, run, schema
@@ -55,9 +56,15 @@ def test_given_public_api_roles_then_created_tables_have_rls_and_anon_cannot_rea
         ("postgresql://u:p@db.example.com/postgres?sslmode=disable", None, True, "disable"),
     ],
 )
-def test_given_host_then_tls_policy_applies(url, sslmode, allow, expected):
-    factory = ConnectionFactory(url, sslmode, allow_insecure=allow)
-    assert factory._options.get("sslmode") == expected
+def test_given_host_then_tls_policy_applies(url, sslmode, allow, expected, monkeypatch):
+    asked: list[dict] = []
+
+    def connect(dsn: str, **options: str) -> None:  # what libpq would be asked for, not a connection
+        asked.append(options)
+
+    monkeypatch.setattr(connection.psycopg2, "connect", connect)
+    ConnectionFactory(url, sslmode, allow_insecure=allow).connect()
+    assert [options.get("sslmode") for options in asked] == [expected]
 
 
 @pytest.mark.parametrize("sslmode", ["disable", "prefer"])
