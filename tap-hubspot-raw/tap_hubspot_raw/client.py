@@ -5,18 +5,23 @@ Every request of every stream goes through :class:`HubspotStream`, so the error 
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import logging
 import random
+import re
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+import backoff
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
+from urllib3.exceptions import NewConnectionError
 
 from tap_hubspot_raw.api import (
     ASSOCIATION_RATE_LIMIT_TIERS,
@@ -43,6 +48,9 @@ class RetryWaits:
     search_rate_limited: float = 1.0  # 429 on the per-second search limit
     server_error: float = 1.0  # first wait after a 5xx/timeout/dropped connection; doubles per try
     max_wait: float = 60.0
+    # A HubSpot that cannot be reached at all (refused, unknown host, no route) is retried this long, not for
+    # the whole retry budget: the run then stops with a message naming api_url.
+    unreachable: float = 30.0
 
 
 DEFAULT_RETRY_WAITS = RetryWaits()
@@ -51,6 +59,16 @@ DEFAULT_MAX_RETRIES = 8
 # 5 list workers and the archived sweep.
 DEFAULT_MAX_CONCURRENCY = 10
 REQUEST_TIMEOUT_SECONDS = 120
+CONNECT_TIMEOUT_SECONDS = 10
+# What a request may be retried after (the SDK's list), besides the answers validate_response calls retriable.
+RETRIABLE_ERRORS = (
+    ConnectionResetError,
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 class Portal:
@@ -111,6 +129,32 @@ def missing_scopes(body: Mapping[str, Any]) -> list[str]:
     return scopes
 
 
+def connection_failure(exception: BaseException) -> str | None:
+    """Why a request never reached HubSpot (refused, unknown host, connect timeout), or None: a connection
+    that was made and then dropped is another, transient, failure."""
+    if isinstance(exception, requests.exceptions.ConnectTimeout):
+        return "no answer to the connection attempt"
+    if not isinstance(exception, requests.exceptions.ConnectionError) or not exception.args:
+        return None
+    reason = getattr(exception.args[0], "reason", None)
+    if not isinstance(reason, NewConnectionError):  # NameResolutionError is one too
+        return None
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(reason))
+    return found.group(1).strip() if found else type(reason).__name__
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """The ``Retry-After`` header in seconds (it may be a number of seconds or an HTTP date), or None."""
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
 def is_search(response: requests.Response) -> bool:
     """Whether the response answers a search request (its own rate limit)."""
     return urlparse(response.url).path.rstrip("/").endswith("/search")
@@ -163,10 +207,48 @@ class HubspotStream(RESTStream[Any]):
     def _send(self, prepared: requests.PreparedRequest, _: Mapping[str, Any] | None) -> requests.Response:
         # Authenticated on every try: an OAuth token may have been refreshed since the last one.
         response = self.requests_session.send(
-            self.authenticator(prepared), timeout=self.timeout, allow_redirects=self.allow_redirects
+            self.authenticator(prepared),
+            timeout=(CONNECT_TIMEOUT_SECONDS, self.timeout),
+            allow_redirects=self.allow_redirects,
         )
         self.validate_response(response)
         return response
+
+    @override
+    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        # The SDK's decorator (backoff on the hooks below), plus what its hook cannot express: a HubSpot that
+        # cannot be reached at all is retried for ``unreachable`` seconds, then the run stops naming api_url.
+        first_failure: list[float] = []
+
+        def give_up(exception: Exception) -> bool:
+            if connection_failure(exception) is None:
+                return False
+            now = time.monotonic()
+            first_failure[:] = first_failure or [now]
+            return now - first_failure[0] >= self.portal.retry_waits.unreachable
+
+        retried = backoff.on_exception(
+            self.backoff_wait_generator,
+            RETRIABLE_ERRORS,
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            giveup=give_up,
+            jitter=self.backoff_jitter,
+            logger=self.logger,
+        )(func)
+
+        def request(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return retried(*args, **kwargs)
+            except requests.exceptions.ConnectionError as exc:
+                if (why := connection_failure(exc)) is None:
+                    raise
+                raise FatalAPIError(
+                    f"Cannot reach HubSpot at {self.url_base} ({why}): check the api_url setting and this "
+                    "machine's network (DNS, proxy, firewall)."
+                ) from None
+
+        return request
 
     # Error policy -------------------------------------------------------------------------------
 
@@ -183,6 +265,17 @@ class HubspotStream(RESTStream[Any]):
             waits = self.portal.retry_waits
             wait = waits.search_rate_limited if is_search(response) else waits.rate_limited
             self.portal.budget.window_for(urlparse(response.url).path).pause(wait)
+            raise RetriableAPIError(message, response)
+        if status == 477:  # Migration in progress: retry after Retry-After seconds, which can be hours
+            retry_after = int(response.headers.get("Retry-After", "0") or 0)
+            if retry_after > self.portal.retry_waits.max_wait:
+                resume = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+                    seconds=retry_after
+                )
+                raise FatalAPIError(
+                    f"HubSpot is migrating this portal's data and asks to wait {retry_after:.0f} s: run "
+                    f"again after {resume:%Y-%m-%d %H:%M} UTC; the run resumes from its last state. {message}"
+                )
             raise RetriableAPIError(message, response)
         if status >= 500 or status == 423:  # 423: record locked for ~2 s during heavy writes
             raise RetriableAPIError(message, response)
@@ -221,9 +314,9 @@ class HubspotStream(RESTStream[Any]):
         waits = self.portal.retry_waits
         response = getattr(exception, "response", None)
         if isinstance(response, requests.Response):
-            retry_after = response.headers.get("Retry-After", "")
-            if retry_after.isdigit():  # rare from HubSpot, but authoritative when sent
-                return min(float(retry_after), waits.max_wait)
+            retry_after = retry_after_seconds(response)
+            if retry_after is not None:  # rare from HubSpot, but authoritative when sent
+                return min(retry_after, waits.max_wait)
             if response.status_code == 429:
                 return waits.search_rate_limited if is_search(response) else waits.rate_limited
         return min(waits.server_error * 2 ** (attempt - 1), waits.max_wait)
@@ -240,11 +333,12 @@ class HubspotStream(RESTStream[Any]):
     def backoff_handler(self, details: Details) -> None:
         exception = details.get("exception")
         response = getattr(exception, "response", None)
-        reason = (
-            f"status {response.status_code}"
-            if isinstance(response, requests.Response)
-            else type(exception).__name__
-        )
+        if isinstance(response, requests.Response):
+            reason = f"status {response.status_code}"
+        elif exception is not None and (why := connection_failure(exception)):
+            reason = f"cannot connect to {self.url_base}: {why}"
+        else:
+            reason = type(exception).__name__
         self.log(
             "Retrying HubSpot request in %.2f s after try %d (%s)",
             details.get("wait") or 0.0,

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from singer_sdk.exceptions import ConfigValidationError
+
 from tap_hubspot_raw.api import PROPERTIES_PATH
 
 NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
@@ -78,11 +80,21 @@ def discover_schema(
     object_type: str,
     associations: Sequence[str],
 ) -> dict[str, Any]:
-    """The stream schema of ``object_type`` from ``GET /crm/v3/properties/{type}`` (custom properties too)."""
+    """The stream schema of ``object_type`` from ``GET /crm/v3/properties/{type}`` (custom properties too).
+
+    Properties named in ``properties_include`` or ``properties_exclude`` that the portal does not have are an
+    error: a misspelt name would otherwise silently leave out (or let in) data.
+    """
     payload = call("GET", PROPERTIES_PATH.format(object_type=object_type), None, None)
-    definitions = select_properties(
-        payload.get("results") or [],
-        (config.get("properties_include") or {}).get(object_type),
-        (config.get("properties_exclude") or {}).get(object_type),
-    )
-    return object_schema(definitions, associations)
+    definitions = payload.get("results") or []
+    include = (config.get("properties_include") or {}).get(object_type)
+    exclude = (config.get("properties_exclude") or {}).get(object_type)
+    known = {d["name"] for d in definitions}
+    errors = [
+        f"{setting} names {object_type} properties the portal does not have: {', '.join(sorted(unknown))}."
+        for setting, names in (("properties_include", include), ("properties_exclude", exclude))
+        if (unknown := set(names or ()) - known)
+    ]
+    if errors:
+        raise ConfigValidationError("Config validation failed", errors=errors)
+    return object_schema(select_properties(definitions, include, exclude), associations)

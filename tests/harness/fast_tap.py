@@ -13,7 +13,9 @@ from typing import ClassVar
 from tap_hubspot_raw.client import REQUEST_TIMEOUT_SECONDS, RetryWaits
 from tap_hubspot_raw.tap import TapHubspotRaw
 
-TEST_RETRY_WAITS = RetryWaits(rate_limited=0.05, search_rate_limited=0.02, server_error=0.02, max_wait=0.2)
+TEST_RETRY_WAITS = RetryWaits(
+    rate_limited=0.05, search_rate_limited=0.02, server_error=0.02, max_wait=0.2, unreachable=0.5
+)
 
 
 class FastTap(TapHubspotRaw):
