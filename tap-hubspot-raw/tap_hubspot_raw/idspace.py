@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 ID_CEILING = 2**63 - 1  # above every HubSpot id
-TAIL_SHARES = 8  # near the end a list claim takes at most 1/8 of what is left
 
 
 @dataclass(frozen=True, order=True)
@@ -77,6 +76,8 @@ class IdSpace:
         self.top_known = threading.Event()
         self._density: float | None = None  # live records per id near the bottom of the unclaimed space
         self._density_at = -1  # where that density was seen (the highest list page wins)
+        self.unclaimed: int | None = None  # objects not claimed yet, as search last counted them
+        self._searchers = 0  # search workers still claiming
 
     def set_top(self, top: int) -> None:
         """Bound the space at ``top``: ids above it are read separately (created after the search probe)."""
@@ -117,22 +118,25 @@ class IdSpace:
                 self._density = max(records, 0.5) / (high - low)
                 self._density_at = high
 
-    def list_width(self, records: int) -> int | None:
-        """How many ids to claim for about ``records`` objects (None: no list page seen yet)."""
-        with self._lock:
-            if self._density is None:
-                return None
-            return max(1, int(records / self._density))
+    def claim_bottom(self, records: int, page_size: int = 1) -> IdRange | None:
+        """Claim the ids at the bottom of the unclaimed space that should hold about ``records`` objects, a
+        whole number of ``page_size`` pages (so a claim's last page is not cut short).
 
-    def claim_bottom(self, width: int) -> IdRange | None:
-        """Claim up to ``width`` ids at the bottom of the unclaimed space (the top must be known)."""
+        None when all is claimed, the top is not known yet, or what is left is better read by search: once
+        the unclaimed space is one stretch holding less than two claims' worth (by search's count), search
+        claims it, exactly and in small pieces, so the workers finish together with no page cut short.
+        """
         with self._lock:
             if self.top is None or not self._free:
                 return None
+            records = max(page_size, records - records % page_size)
+            if self._searchers and len(self._free) == 1 and self.unclaimed is not None:
+                if self.unclaimed < 2 * records:
+                    return None
+                self.unclaimed -= records
             lowest = self._free[0]
-            if len(self._free) == 1:  # the last stretch: smaller claims, so workers finish together
-                width = max(1, min(width, max(width // 4, lowest.width // TAIL_SHARES)))
-            claim = IdRange(lowest.low, min(lowest.low + max(1, width), lowest.high))
+            width = max(1, round(records / (self._density or 1.0)))
+            claim = IdRange(lowest.low, min(lowest.low + width, lowest.high))
             self._remove(claim)
             return claim
 
@@ -160,15 +164,32 @@ class IdSpace:
 
     # Search side --------------------------------------------------------------------------------
 
+    def add_searchers(self, count: int) -> None:
+        """``count`` search workers will claim from the top until :meth:`retire_searcher` lets them go."""
+        with self._lock:
+            self._searchers += count
+
+    def retire_searcher(self) -> bool:
+        """A search worker found nothing to claim: it may stop only if nothing is unclaimed (a list worker may
+        have given a range back meanwhile); then list workers no longer leave the last stretch to search."""
+        with self._lock:
+            if self._free:
+                return False
+            self._searchers -= 1
+            return True
+
     def highest(self) -> IdRange | None:
         """The highest unclaimed range (below the top), or None."""
         with self._lock:
             return self._free[-1] if self.top is not None and self._free else None
 
-    def take_top(self, low: int, high: int) -> IdRange | None:
+    def take_top(self, low: int, high: int, *, left: int | None = None) -> IdRange | None:
         """Claim the unclaimed ids in ``[low, high)`` of the range ending at ``high`` (list workers may have
-        claimed its bottom meanwhile); None when that range is gone."""
+        claimed its bottom meanwhile); None when that range is gone. ``left``: how many objects search counted
+        below the claim."""
         with self._lock:
+            if left is not None:
+                self.unclaimed = left
             ending = next((r for r in reversed(self._free) if r.high == high), None)
             if ending is None:
                 return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -50,8 +51,11 @@ class FakeReader:
         *,
         opaque_cursor: bool = False,
         fail_on: str | None = None,
+        search_latency: float = 0.0,
     ) -> None:
-        """A portal with these ids; ``fail_on`` names a call that raises (for failure tests)."""
+        """A portal with these ids; ``fail_on`` names a call that raises (for failure tests); search calls
+        take ``search_latency`` seconds."""
+        self.search_latency = search_latency
         self.live = sorted(live)
         self.archived = sorted(archived or [])
         self.opaque_cursor = opaque_cursor
@@ -113,6 +117,7 @@ class FakeReader:
         self, low: int, high: int, *, descending: bool = False, offset: int = 0, limit: int = 200
     ) -> SearchPage:
         assert offset < 10_000, "HubSpot answers 400 past 10,000 results"
+        time.sleep(self.search_latency)
         matches = [i for i in self.live if low <= i < high]
         if descending:
             matches.reverse()

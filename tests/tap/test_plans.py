@@ -101,7 +101,7 @@ def test_an_interrupted_full_sync_reads_only_what_it_had_not_finished():
 
 
 def test_a_list_cursor_that_turns_out_not_to_be_an_id_stops_the_sync():
-    reader = FakeReader(dense_ids(3_000))
+    reader = FakeReader(dense_ids(20_000), search_latency=0.005)  # list workers get claims to read
     original = reader.list_page
 
     def list_page(*, archived: bool, after: str | None) -> Any:

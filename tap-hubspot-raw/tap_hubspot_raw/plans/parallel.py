@@ -28,7 +28,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from tap_hubspot_raw.api import ASSOCIATIONS_BATCH_SIZE, SEARCH_PAGE_SIZE
+from tap_hubspot_raw.api import ASSOCIATIONS_BATCH_SIZE, LIST_PAGE_SIZE, SEARCH_PAGE_SIZE
 from tap_hubspot_raw.idspace import ID_CEILING, IdRange, IdSpace
 from tap_hubspot_raw.plans.workers import Batch, Record, WorkerGroup
 from tap_hubspot_raw.ratelimit import priority_requests
@@ -80,6 +80,7 @@ class ParallelFullSync:
         self.keep = keep
         self.space = space or IdSpace()
         self.search_workers = max(1, min(MAX_SEARCH_WORKERS, (concurrency + 2) // 3))
+        self.space.add_searchers(self.search_workers)
         self.list_workers = max(1, concurrency - self.search_workers - 1)
         self.list_cursor = list_cursor  # None until the first list page tells
         self.mode_known = threading.Event()
@@ -178,11 +179,7 @@ class ParallelFullSync:
 
     def _claim_list_ranges(self) -> None:
         self.group.wait(self.space.top_known)
-        while True:
-            width = self.space.list_width(LIST_RECORDS_PER_CLAIM) or LIST_RECORDS_PER_CLAIM
-            claim = self.space.claim_bottom(width)
-            if claim is None:
-                break
+        while (claim := self.space.claim_bottom(LIST_RECORDS_PER_CLAIM, LIST_PAGE_SIZE)) is not None:
             self.group.check_stop()
             self._read_list_range(claim, max_pages=MAX_LIST_PAGES_PER_CLAIM)
         self._claimed()
@@ -204,8 +201,9 @@ class ParallelFullSync:
                 )
             self.space.observe_density(len(ids), after, ids[-1] + 1 if ids else claim.high)
             kept = sum(1 for object_id in ids if object_id < claim.high)
-            finished = kept < len(ids) or page.after is None
             following = ids[-1] + 1 if ids else claim.high
+            # The next page would start at ``following``: past the claim's end, nothing of it is left.
+            finished = kept < len(ids) or page.after is None or following >= claim.high
             if not finished and pages == max_pages:  # denser than expected: give the rest back
                 self.space.release(IdRange(following, claim.high))
                 claim = IdRange(claim.low, following)
@@ -255,33 +253,38 @@ class ParallelFullSync:
         # A search page and its share of an association call deliver 200 records, a list page 100: the search
         # workers' association calls go first when that budget is contended.
         with priority_requests():
-            while (claimed := self._claim_top()) is not None:
+            while True:
                 self.group.check_stop()
-                claim, bottom = claimed
-                self._search_claim(claim, bottom)
+                claimed = self._claim_top()
+                if claimed is not None:
+                    self._search_claim(*claimed)
+                elif self.space.retire_searcher():
+                    break
         self._claimed()
 
-    def _claim_top(self) -> tuple[IdRange, list[Record]] | None:
-        """Claim about ``_claim_size`` objects at the top of the unclaimed space; returns the claim and the
-        page that fixed its low end (its lowest objects)."""
+    def _claim_top(self) -> tuple[IdRange, list[Record], int] | None:
+        """Claim about ``_claim_size`` objects at the top of the unclaimed space.
+
+        Returns the claim, the page that fixed its low end (its lowest objects), and how many objects lie
+        above that page in the claim.
+        """
         with self._search_lock:
             while (highest := self.space.highest()) is not None:
                 size = self._claim_size
-                page = self.reader.search_ids(
-                    highest.low, highest.high, descending=True, offset=size - SEARCH_PAGE_SIZE
-                )
+                above = size - SEARCH_PAGE_SIZE
+                page = self.reader.search_ids(highest.low, highest.high, descending=True, offset=above)
                 self._claim_size = self._size_claims(page.total)
                 low = min(page.ids) if page.total > size and page.results else highest.low
-                claim = self.space.take_top(low, highest.high)
+                claim = self.space.take_top(low, highest.high, left=max(0, page.total - size))
                 if claim is not None:
-                    return claim, [r for r in page.results if int(r["id"]) in claim]
+                    return claim, [r for r in page.results if int(r["id"]) in claim], above
             return None
 
-    def _search_claim(self, claim: IdRange, bottom: list[Record]) -> None:
+    def _search_claim(self, claim: IdRange, bottom: list[Record], above: int) -> None:
         """Read the claim above its bottom page by id keyset; emit it as one batch."""
         records = list(bottom)
         low = max((int(r["id"]) for r in bottom), default=claim.low - 1) + 1
-        while low < claim.high:
+        while low < claim.high and (above or not bottom):
             page = self.reader.search_ids(low, claim.high)
             records.extend(r for r in page.results if int(r["id"]) in claim)
             if not page.more or not page.results:
