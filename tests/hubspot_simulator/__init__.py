@@ -44,6 +44,12 @@ Control API (no auth, never rate limited or faulted)::
     PUT|DELETE /_simulator/associations/{from}/{from_id}/{to}/{to_id}
 
 CLI: ``python -m tests.hubspot_simulator --port 0 --contacts 29000 ...`` prints ``READY http://HOST:PORT``.
+
+Layout: ``server`` wires the app; ``routes/`` holds one module per endpoint family and the control API;
+``middleware`` runs ``auth``, ``limits``, ``faults`` and ``stats`` in front of them. The data side is
+``portal`` (the facade and its lock) over ``store`` (objects of one type), ``overlay`` (changes),
+``associations``, ``search_index`` and ``search``/``filters`` (the search engine); ``generate``,
+``text_pools`` and ``schema`` say what the synthetic portal contains.
 """
 
 from .config import SimulatorConfig
