@@ -45,11 +45,16 @@ Control API (no auth, never rate limited or faulted)::
 
 CLI: ``python -m tests.hubspot_simulator --port 0 --contacts 29000 ...`` prints ``READY http://HOST:PORT``.
 
+Id layouts: ``SimulatorConfig(id_layout="dense")`` numbers records 1..N; ``"sparse"`` lays them out as real
+portals do (small ids first, then 10-11 digit ids with large gaps). ``list_cursor="id"`` sends the last
+id + 1 as the list endpoint's ``after``; ``"opaque"`` sends a token that must be passed back unchanged.
+
 Layout: ``server`` wires the app; ``routes/`` holds one module per endpoint family and the control API;
-``middleware`` runs ``auth``, ``limits``, ``faults`` and ``stats`` in front of them. The data side is
-``portal`` (the facade and its lock) over ``store`` (objects of one type), ``overlay`` (changes),
-``associations``, ``search_index`` and ``search``/``filters`` (the search engine); ``generate``,
-``text_pools`` and ``schema`` say what the synthetic portal contains.
+``middleware`` runs ``auth``, ``limits``, ``faults`` and ``stats`` in front of them; ``paging`` makes the
+cursors. The data side is ``portal`` (the facade, by id, and its lock) over ``store`` (records of one type,
+by ordinal: ``ids`` maps the two), ``records`` (generated values), ``changes`` and ``overlay`` (what changed),
+``indexing`` (when search sees it), ``associations``, ``search_index`` and ``search``/``filters`` (the
+search engine); ``generate``, ``text_pools`` and ``schema`` say what the synthetic portal contains.
 """
 
 from .config import SimulatorConfig

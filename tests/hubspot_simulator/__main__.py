@@ -26,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     p.add_argument("--anchor-ms", type=int, default=None)
     p.add_argument("--extra-properties", type=int, default=0)
     p.add_argument("--archived-fraction", type=float, default=0.01)
+    p.add_argument("--id-layout", choices=("dense", "sparse"), default="dense")
+    p.add_argument("--list-cursor", choices=("id", "opaque"), default="id")
     p.add_argument("--token", action="append", default=None, help="valid bearer token (repeatable)")
     p.add_argument("--expired-token", action="append", default=[])
     p.add_argument("--client-id", default="test-client-id")
@@ -63,6 +65,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         anchor_ms=a.anchor_ms,
         extra_properties=a.extra_properties,
         archived_fraction=a.archived_fraction,
+        id_layout=a.id_layout,
+        list_cursor=a.list_cursor,
         access_tokens=tuple(a.token or ["test-token"]),
         expired_tokens=tuple(a.expired_token),
         client_id=a.client_id,

@@ -1,4 +1,7 @@
-"""Associations between objects: generated pairs in compact sorted arrays plus an overlay of edits."""
+"""Associations between objects: generated pairs in compact sorted arrays plus an overlay of edits.
+
+Keyed by ordinal (ids.py). The generated graph depends on positions, not ids, so a dense and a sparse portal
+with the same seed have the same shape."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ Pair = tuple[str, str]
 def _generated_pairs(  # noqa: PLR0912
     seed: int, counts: Mapping[str, int]
 ) -> tuple[dict[Pair, list[tuple[int, int]]], dict[int, int]]:
-    """Deterministic associations of the generated objects (both directions), and call -> its main contact."""
+    """Deterministic associations of the generated objects (both directions), and call -> its main contact,
+    by 1-based position."""
     n_contacts = counts["contacts"]
     pairs: dict[Pair, list[tuple[int, int]]] = {}
     call_contact: dict[int, int] = {}
@@ -68,15 +72,16 @@ class Associations:
 
     def __init__(self, seed: int, stores: Mapping[str, TypeStore]) -> None:
         self.stores = stores
-        pairs, self.call_contact = _generated_pairs(seed, {n: s.generated for n, s in stores.items()})
+        pairs, call_contact = _generated_pairs(seed, {n: s.generated for n, s in stores.items()})
+        self.call_contact = {call - 1: contact - 1 for call, contact in call_contact.items()}
         self._base: dict[Pair, array[int]] = {
-            key: array("q", sorted({(a << 32) | b for a, b in lst})) for key, lst in pairs.items()
+            key: array("q", sorted({((a - 1) << 32) | (b - 1) for a, b in lst})) for key, lst in pairs.items()
         }
         self._added: dict[Pair, dict[int, set[int]]] = {}
         self._removed: dict[Pair, dict[int, set[int]]] = {}
 
     def ids(self, from_type: str, from_id: int, to_type: str) -> list[int]:
-        """Ids of `to_type` objects associated with one object, ascending (archived targets excluded)."""
+        """Ordinals of `to_type` objects associated with one object, ascending (archived targets excluded)."""
         arr = self._base.get((from_type, to_type))
         out: set[int] = set()
         if arr is not None:

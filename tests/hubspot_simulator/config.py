@@ -37,8 +37,14 @@ RUNTIME_FIELDS = frozenset(
         "missing_scopes",
         "always_include_system_properties",
         "association_missing_errors",
+        "list_cursor",
     }
 )
+CHOICES = {
+    "id_layout": ("dense", "sparse"),
+    "list_cursor": ("id", "opaque"),
+    "over_limit": ("error", "clamp"),
+}
 
 
 @dataclass
@@ -58,6 +64,10 @@ class SimulatorConfig:
     anchor_ms: int | None = None
     archived_fraction: float = 0.01
     extra_properties: int = 0  # extra custom properties per object type (long realistic names)
+    # "dense": ids 1..N; "sparse": small ids first, then 10-11 digit ids with large gaps, as on real portals
+    id_layout: str = "dense"
+    # list `after`: "id" = the last id + 1 [hubspot-api.md §2.1]; "opaque" = a token to pass back unchanged
+    list_cursor: str = "id"
     # --- network ----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 0
@@ -107,6 +117,11 @@ class SimulatorConfig:
     force_429: int = 0  # the next N API requests get 429
     fault_seed: int | None = None  # None = derived from seed
 
+    def __post_init__(self) -> None:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+
     def with_overrides(self, **overrides: Any) -> SimulatorConfig:
         return dataclasses.replace(self, **overrides)
 
@@ -133,8 +148,8 @@ def coerce_runtime_value(name: str, value: Any) -> Any:  # noqa: PLR0911
         return bool(value)
     if name in {"latency_ms", "latency_jitter_ms", "error_rate", "drop_rate", "slow_rate", "slow_ms"}:
         return float(value)
-    if name == "over_limit":
-        if value not in {"error", "clamp"}:
-            raise ValueError("over_limit must be 'error' or 'clamp'")
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}; got {value!r}")
         return value
     return int(value)

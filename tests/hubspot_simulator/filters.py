@@ -29,7 +29,7 @@ OPERATORS = frozenset(
         "NOT_CONTAINS_TOKEN",
     }
 )
-# (from type, from id, to type) -> associated ids
+# (from type, from ordinal, to type) -> ids of the associated objects
 AssociatedIds = Callable[[str, int, str], list[int]]
 
 

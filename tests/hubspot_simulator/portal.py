@@ -1,25 +1,24 @@
 """The in-memory synthetic HubSpot portal: the object stores, their associations and the search index,
 behind one lock. Objects are generated lazily and deterministically from (seed, type, id); only changes
-are stored."""
+are stored. Public methods speak HubSpot ids; inside, everything is keyed by ordinal (ids.py)."""
 
 from __future__ import annotations
 
-import bisect
-import heapq
-import itertools
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from . import generate as g
 from .associations import Associations
+from .changes import Changes
 from .config import SimulatorConfig
 from .filters import SearchError
-from .overlay import ObjectState
+from .ids import IdLayout
+from .indexing import IndexingQueue
+from .records import RecordFactory
 from .schema import OBJECT_TYPES, extra_property_specs, property_definition, resolve_type
 from .search import FilterGroups, Sort, search
-from .search_index import ID_MASK
 from .store import RecordCache, TypeStore
 
 __all__ = ["Portal", "SearchError", "now_ms"]
@@ -42,6 +41,7 @@ class Portal:
         self.lock = threading.RLock()
         self.extra_specs = extra_property_specs(config.extra_properties, config.seed)
         cache = RecordCache()
+        self.records = RecordFactory(config.seed)
         counts = {
             "contacts": config.contacts,
             "deals": config.deals,
@@ -53,85 +53,81 @@ class Portal:
         self.stores: dict[str, TypeStore] = {
             n: TypeStore(
                 OBJECT_TYPES[n],
-                c,
+                IdLayout.build(config.id_layout, config.seed, n, c),
                 config=config,
                 anchor_ms=self.anchor_ms,
                 extra_specs=self.extra_specs,
                 cache=cache,
-                generator=self._generate,
+                generator=self.records,
             )
             for n, c in counts.items()
         }
         self.associations = Associations(config.seed, self.stores)
-        # writes waiting to become visible to search: (due monotonic s, sequence, type, id, snapshot)
-        self._pending: list[tuple[float, int, str, int, ObjectState]] = []
-        self._sequence = itertools.count()
+        self.records.stores, self.records.associations = self.stores, self.associations
+        self.indexing = IndexingQueue(config)
+        self.changes = Changes(self.stores, self.associations, self.indexing)
 
     # --- generation ---------------------------------------------------------------------------------
-    def _generate(self, type_name: str, obj_id: int, c: int, m: int) -> dict[str, str | None]:
-        seed = self.config.seed
-        props: dict[str, str | None]
-        if type_name == "contacts":
-            props = g.gen_contact(seed, obj_id, c, m)
-            props["num_associated_deals"] = str(len(self.associated_ids("contacts", obj_id, "deals")))
-        elif type_name == "deals":
-            props = g.gen_deal(seed, obj_id, c, m)
-            props["num_associated_contacts"] = str(len(self.associated_ids("deals", obj_id, "contacts")))
-        elif type_name == "calls":
-            contact = self.call_counterpart_contact(obj_id)
-            digits = g.phone_digits(seed, contact) if contact else None
-            props = g.gen_call(seed, obj_id, c, m, digits)
-        elif type_name == "companies":
-            props = g.gen_company(seed, obj_id, c, m)
-        elif type_name == "tickets":
-            props = g.gen_ticket(seed, obj_id, c, m)
-        else:
-            props = g.gen_meeting(seed, obj_id, c, m)
-        return props
-
     def call_counterpart_contact(self, call_id: int | str) -> int | None:
-        """Ground truth: the contact whose number generated call `call_id` carries on the contact's side
-        (`hs_call_from_number` for INBOUND, `hs_call_to_number` otherwise), associated or not; None when the
-        call carries no known contact's number (or was created at runtime). Later property edits are ignored.
+        """Ground truth: the id of the contact whose number generated call `call_id` carries on the contact's
+        side (`hs_call_from_number` for INBOUND, `hs_call_to_number` otherwise), associated or not; None when
+        the call carries no known contact's number (or was created at runtime). Later edits are ignored.
         """
-        cid = int(call_id)
-        if not 1 <= cid <= self.stores["calls"].generated:
+        o = self.stores["calls"].layout.ordinal_of(int(call_id))
+        if o is None or o >= self.stores["calls"].generated:
             return None
-        return g.call_counterpart_contact(
-            self.config.seed,
-            cid,
-            self.associations.call_contact.get(cid),
-            self.stores["contacts"].generated,
-        )
+        contact = self.records.counterpart(o)
+        return None if contact is None else self._id("contacts", contact)
 
-    # --- associations -----------------------------------------------------------------------------
-    def associated_ids(self, from_type: str, from_id: int, to_type: str) -> list[int]:
-        """Ids of `to_type` objects associated with one object, ascending (archived targets excluded)."""
-        with self.lock:
-            return self.associations.ids(from_type, from_id, to_type)
-
-    def add_association(self, from_type: str, from_id: int | str, to_type: str, to_id: int | str) -> None:
-        with self.lock:
-            a, b = self.type_name(from_type), self.type_name(to_type)
-            self.associations.edit(a, int(from_id), b, int(to_id), add=True)
-
-    def remove_association(self, from_type: str, from_id: int | str, to_type: str, to_id: int | str) -> None:
-        with self.lock:
-            a, b = self.type_name(from_type), self.type_name(to_type)
-            self.associations.edit(a, int(from_id), b, int(to_id), add=False)
-
-    # --- helpers ------------------------------------------------------------------------------------
+    # --- ids ----------------------------------------------------------------------------------------
     def type_name(self, name: str) -> str:
         t = resolve_type(name)
         if t is None:
             raise KeyError(f"unknown object type {name!r}")
         return t
 
-    def store(self, name: str) -> TypeStore:
-        return self.stores[self.type_name(name)]
+    def store(self, name: str) -> StoreById:
+        """Existence, archival and dates of one type's records, by id."""
+        return StoreById(self, self.type_name(name))
 
-    def cached_base(self, type_name: str, obj_id: int) -> dict[str, str | None]:
-        return self.stores[type_name].base_props(obj_id)
+    def _id(self, t: str, o: int) -> int:
+        return self.stores[t].layout.id_of(o)
+
+    def _ord(self, t: str, obj_id: int | str) -> int | None:
+        """The ordinal of an existing record (live or archived), None for any other id."""
+        s = self.stores[t]
+        o = s.layout.ordinal_of(int(obj_id))
+        return o if o is not None and s.exists(o) else None
+
+    def _existing(self, t: str, obj_id: int | str) -> int:
+        o = self._ord(t, obj_id)
+        if o is None:
+            raise KeyError(f"{t} {obj_id} does not exist")
+        return o
+
+    def _ids_of(self, t: str, ords: list[int]) -> list[int]:
+        ids = self.stores[t].layout.ids
+        return [ids[o] for o in ords]
+
+    # --- associations -----------------------------------------------------------------------------
+    def associated_ids(self, from_type: str, from_id: int | str, to_type: str) -> list[int]:
+        """Ids of `to_type` objects associated with one object, ascending (archived targets excluded)."""
+        with self.lock:
+            o = self._ord(from_type, from_id)
+            if o is None:
+                return []
+            return self._ids_of(to_type, self.associations.ids(from_type, o, to_type))
+
+    def add_association(self, from_type: str, from_id: int | str, to_type: str, to_id: int | str) -> None:
+        self._edit_association(from_type, from_id, to_type, to_id, add=True)
+
+    def remove_association(self, from_type: str, from_id: int | str, to_type: str, to_id: int | str) -> None:
+        self._edit_association(from_type, from_id, to_type, to_id, add=False)
+
+    def _edit_association(self, a: str, a_id: int | str, b: str, b_id: int | str, *, add: bool) -> None:
+        a, b = self.type_name(a), self.type_name(b)
+        with self.lock:
+            self.associations.edit(a, self._existing(a, a_id), b, self._existing(b, b_id), add=add)
 
     # --- reading ------------------------------------------------------------------------------------
     def counts(self, archived: bool = False) -> dict[str, int]:
@@ -139,30 +135,49 @@ class Portal:
             out = {}
             for name, s in self.stores.items():
                 total = s.generated + len(s.created_extra)
-                n_arch = len(s.archived_ids)
+                n_arch = len(s.archived_ords)
                 out[name] = n_arch if archived else total - n_arch
             return out
 
+    def exists(self, type_name: str, obj_id: int | str) -> bool:
+        with self.lock:
+            return self._ord(self.type_name(type_name), obj_id) is not None
+
+    def is_archived(self, type_name: str, obj_id: int | str) -> bool:
+        t = self.type_name(type_name)
+        with self.lock:
+            return self.stores[t].is_archived(self._existing(t, obj_id))
+
+    def modified_ms(self, type_name: str, obj_id: int | str) -> int:
+        t = self.type_name(type_name)
+        with self.lock:
+            return self.stores[t].modified_ms(self._existing(t, obj_id))
+
     def render(
-        self, type_name: str, obj_id: int, properties: list[str] | None, search: bool = False
+        self, type_name: str, obj_id: int | str, properties: list[str] | None, search: bool = False
     ) -> dict[str, Any]:
         """HubSpot-shaped object (no associations). properties=None -> all properties."""
-        s = self.stores[type_name]
+        t = self.type_name(type_name)
+        with self.lock:
+            return self._render(t, self._existing(t, obj_id), properties, search)
+
+    def _render(self, t: str, o: int, properties: list[str] | None, search: bool = False) -> dict[str, Any]:
+        s = self.stores[t]
         names = properties
         if names is not None and self.config.always_include_system_properties:
             extra = [p for p in ("hs_object_id", s.t.create_prop, s.t.mod_prop) if p not in names]
             names = list(names) + extra
         out: dict[str, Any] = {
-            "id": str(obj_id),
-            "properties": s.props(obj_id, names, search),
-            "createdAt": g.fmt_dt(s.created_ms(obj_id)),
-            "updatedAt": g.fmt_dt(s.modified_ms(obj_id, search)),
+            "id": str(s.layout.id_of(o)),
+            "properties": s.props(o, names, search),
+            "createdAt": g.fmt_dt(s.created_ms(o)),
+            "updatedAt": g.fmt_dt(s.modified_ms(o, search)),
             "archived": False,
         }
-        if s.is_archived(obj_id):
-            arch = s.archived_at(obj_id)
+        if s.is_archived(o):
+            arch = s.archived_at(o)
             out["archived"] = True
-            out["archivedAt"] = g.fmt_dt(arch if arch is not None else s.modified_ms(obj_id))
+            out["archivedAt"] = g.fmt_dt(arch if arch is not None else s.modified_ms(o))
         return out
 
     def get_object(
@@ -174,17 +189,16 @@ class Portal:
     ) -> dict[str, Any] | None:
         """Full object: all properties, archived flag and (ids of) associations to every other type."""
         t = self.type_name(type_name)
-        oid = int(obj_id)
         with self.lock:
-            s = self.stores[t]
-            if not s.exists(oid):
+            o = self._ord(t, obj_id)
+            if o is None:
                 return None
-            obj = self.render(t, oid, properties)
+            obj = self._render(t, o, properties)
             if associations:
                 assoc: dict[str, list[str]] = {}
                 for a, b in self.associations.pairs():
                     if a == t:
-                        ids = self.associations.ids(a, oid, b)
+                        ids = self._ids_of(b, self.associations.ids(a, o, b))
                         if ids:
                             assoc[b] = [str(i) for i in ids]
                 obj["associations"] = assoc
@@ -192,20 +206,10 @@ class Portal:
 
     def iter_ids(self, type_name: str, archived: bool = False, after: int = 0) -> Iterator[int]:
         """Ids in ascending order, starting at `after` (inclusive)."""
-        s = self.store(type_name)
-        if archived:
-            start = bisect.bisect_left(s.archived_ids, after)
-            yield from list(s.archived_ids[start:])
-            return
-        arch = s.archived_ids
-        i = max(after, 1)
-        while i <= s.generated:
-            if not (arch and s.is_archived(i)):
-                yield i
-            i += 1
-        for i in sorted(s.created_extra):
-            if i >= after and not s.is_archived(i):
-                yield i
+        t = self.type_name(type_name)
+        layout = self.stores[t].layout
+        for o in self.stores[t].ords(archived, layout.first_at_or_after(after)):
+            yield layout.id_of(o)
 
     def iter_objects(
         self, type_name: str, archived: bool = False, properties: list[str] | None = None
@@ -219,7 +223,7 @@ class Portal:
     def list_page(
         self, type_name: str, after: int, limit: int, archived: bool
     ) -> tuple[list[int], int | None]:
-        """One page of ids for the list endpoint and the next `after` (None on the last page)."""
+        """One page of ids for the list endpoint and the next `after`: last id + 1 (None on the last page)."""
         with self.lock:
             ids: list[int] = []
             for i in self.iter_ids(type_name, archived, after):
@@ -228,8 +232,20 @@ class Portal:
                 ids.append(i)
             return ids, None
 
+    def find_ids(self, type_name: str, prop: str, value: str) -> list[int]:
+        """Ids of live records whose `prop` equals `value` (case-insensitive), for batch read's idProperty."""
+        t = self.type_name(type_name)
+        with self.lock:
+            s = self.stores[t]
+            wanted = value.lower()
+            return [
+                s.layout.id_of(o)
+                for o in s.ords(archived=False)
+                if (s.value(o, prop) or "").lower() == wanted
+            ]
+
     def property_definitions(self, type_name: str) -> list[dict[str, Any]]:
-        s = self.store(type_name)
+        s = self.stores[self.type_name(type_name)]
         return [property_definition(spec, i) for i, spec in enumerate(s.specs.values())]
 
     # --- writing ------------------------------------------------------------------------------------
@@ -237,76 +253,40 @@ class Portal:
         self,
         type_name: str,
         obj_id: int | str,
-        properties: dict[str, str | None],
+        properties: Mapping[str, str | None],
         timestamp_ms: int | None = None,
     ) -> dict[str, Any]:
         """Set properties; the modified date becomes `timestamp_ms` (default: now)."""
         t = self.type_name(type_name)
-        oid = int(obj_id)
         with self.lock:
-            s = self.stores[t]
-            if not s.exists(oid):
-                raise KeyError(f"{t} {oid} does not exist")
-            ts = now_ms() if timestamp_ms is None else int(timestamp_ms)
-            ts = max(ts, s.created_ms(oid))
-            st = s.overlay.edit(oid)
-            for k, v in properties.items():
-                if k in (s.t.mod_prop, "hs_object_id", s.t.create_prop):
-                    continue
-                st.props[k] = None if v is None else str(v)
-            st.modified = ts
-            self._schedule(t, oid, st)
-            return self.render(t, oid, None)
+            o = self._existing(t, obj_id)
+            self.changes.update(t, o, properties, now_ms() if timestamp_ms is None else int(timestamp_ms))
+            return self._render(t, o, None)
 
     def create_object(
-        self, type_name: str, properties: dict[str, str | None] | None = None, timestamp_ms: int | None = None
+        self,
+        type_name: str,
+        properties: Mapping[str, str | None] | None = None,
+        timestamp_ms: int | None = None,
     ) -> dict[str, Any]:
         t = self.type_name(type_name)
         with self.lock:
-            s = self.stores[t]
-            oid = s.next_id
-            if oid > ID_MASK:
-                raise ValueError("too many objects")
-            s.next_id += 1
-            ts = now_ms() if timestamp_ms is None else int(timestamp_ms)
-            s.created_extra[oid] = ts
-            st = s.overlay.edit(oid)
-            st.modified = ts
-            for k, v in (properties or {}).items():
-                if k not in (s.t.mod_prop, "hs_object_id", s.t.create_prop):
-                    st.props[k] = None if v is None else str(v)
-            s.index.hidden.add(oid)
-            self._schedule(t, oid, st)
-            return self.render(t, oid, None)
+            o = self.changes.create(
+                t, properties or {}, now_ms() if timestamp_ms is None else int(timestamp_ms)
+            )
+            return self._render(t, o, None)
 
     def archive_object(self, type_name: str, obj_id: int | str, timestamp_ms: int | None = None) -> None:
         t = self.type_name(type_name)
-        oid = int(obj_id)
         with self.lock:
-            s = self.stores[t]
-            if not s.exists(oid):
-                raise KeyError(f"{t} {oid} does not exist")
-            if s.is_archived(oid):
-                return
-            st = s.overlay.edit(oid)
-            st.archived_at = now_ms() if timestamp_ms is None else int(timestamp_ms)
-            bisect.insort(s.archived_ids, oid)
-            self._schedule(t, oid, st)
+            o = self._existing(t, obj_id)
+            self.changes.archive(t, o, now_ms() if timestamp_ms is None else int(timestamp_ms))
 
     # --- search -------------------------------------------------------------------------------------
-    def _schedule(self, type_name: str, obj_id: int, st: ObjectState) -> None:
-        due = time.monotonic() + self.config.indexing_delay_ms / 1000.0
-        heapq.heappush(self._pending, (due, next(self._sequence), type_name, obj_id, st.snapshot()))
-        if self.config.indexing_delay_ms <= 0:
-            self.apply_pending()
-
     def apply_pending(self) -> None:
         """Make writes whose indexing delay has passed visible to search."""
         with self.lock:
-            now = time.monotonic()
-            while self._pending and self._pending[0][0] <= now:
-                _, _, t, oid, snapshot = heapq.heappop(self._pending)
-                self.stores[t].index_snapshot(oid, snapshot)
+            self.indexing.apply_due()
 
     def search(
         self, type_name: str, filter_groups: FilterGroups, sort: Sort | None, query: str | None
@@ -314,5 +294,42 @@ class Portal:
         """Matching ids in result order. sort = (propertyName, descending)."""
         t = self.type_name(type_name)
         with self.lock:
-            self.apply_pending()
-            return search(self.stores[t], filter_groups, sort, query, self.associations.ids)
+            self.indexing.apply_due()
+
+            def associated(from_type: str, o: int, to_type: str) -> list[int]:
+                return self._ids_of(to_type, self.associations.ids(from_type, o, to_type))
+
+            return _IdsOf(self.stores[t], search(self.stores[t], filter_groups, sort, query, associated))
+
+
+class StoreById:
+    def __init__(self, portal: Portal, type_name: str) -> None:
+        self.portal, self.type_name = portal, type_name
+
+    def exists(self, obj_id: int | str) -> bool:
+        return self.portal.exists(self.type_name, obj_id)
+
+    def is_archived(self, obj_id: int | str) -> bool:
+        return self.portal.is_archived(self.type_name, obj_id)
+
+    def modified_ms(self, obj_id: int | str) -> int:
+        return self.portal.modified_ms(self.type_name, obj_id)
+
+
+class _IdsOf(Sequence[int]):
+    """A sequence of ordinals seen as the ids they stand for (search results stay lazy)."""
+
+    def __init__(self, store: TypeStore, ords: Sequence[int]) -> None:
+        self.ids, self.ords = store.layout.ids, ords
+
+    def __len__(self) -> int:
+        return len(self.ords)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return [self.ids[o] for o in self.ords[index]]
+        return self.ids[self.ords[index]]

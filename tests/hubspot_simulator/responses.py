@@ -1,9 +1,8 @@
-"""HTTP building blocks shared by the routes and the middleware: HubSpot's JSON and error shapes, paging
-cursors and request parsing."""
+"""HTTP building blocks shared by the routes and the middleware: HubSpot's JSON and error shapes and request
+parsing."""
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -50,18 +49,6 @@ def error_response(
 
 def iso_now() -> str:
     return g.fmt_dt(now_ms() | 1)
-
-
-def encode_cursor(value: int) -> str:
-    return base64.urlsafe_b64encode(f"sim:{value}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(value: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        return int(raw.split(":", 1)[1])
-    except (ValueError, IndexError, UnicodeDecodeError) as exc:
-        raise ValueError(value) from exc
 
 
 def object_type(name: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, overload
 
 from .filters import AssociatedIds, matches, numeric_bounds, typed, validate_filter
-from .search_index import FAR_FUTURE, ID_MASK
+from .search_index import FAR_FUTURE, ORD_MASK
 from .store import TypeStore
 
 FilterGroups = list[list[dict[str, Any]]]
@@ -16,7 +16,7 @@ Sort = tuple[str, bool]  # (propertyName, descending)
 def search(
     s: TypeStore, filter_groups: FilterGroups, sort: Sort | None, query: str | None, associated: AssociatedIds
 ) -> Sequence[int]:
-    """Matching ids in result order, as the search index sees them."""
+    """Matching ordinals in result order, as the search index sees them."""
     for group in filter_groups:
         for f in group:
             validate_filter(s, f)
@@ -69,7 +69,7 @@ def _match_group(s: TypeStore, group: list[dict[str, Any]], associated: Associat
         return []
     mod_prop = s.t.mod_prop
     lo, hi = -FAR_FUTURE, FAR_FUTURE
-    id_lo, id_hi = 0, ID_MASK
+    id_lo, id_hi = -FAR_FUTURE, FAR_FUTURE
     rest: list[dict[str, Any]] = []
     for f in group:
         name, op = f.get("propertyName"), str(f.get("operator", "")).upper()
@@ -82,19 +82,19 @@ def _match_group(s: TypeStore, group: list[dict[str, Any]], associated: Associat
             rest.append(f)
     if lo > hi or id_lo > id_hi:
         return []
-    if lo != -FAR_FUTURE or hi != FAR_FUTURE or (id_lo == 0 and id_hi == ID_MASK):
-        ids = s.index.ids(*s.index.modified_range(lo, hi))  # ordered by (modified, id)
+    # an id range is a range of ordinals: ids ascend with them
+    by_id = id_lo != -FAR_FUTURE or id_hi != FAR_FUTURE
+    o_lo = s.layout.first_at_or_after(id_lo) if id_lo != -FAR_FUTURE else 0
+    o_hi = s.layout.last_at_or_before(id_hi) if id_hi != FAR_FUTURE else len(s) - 1
+    if lo != -FAR_FUTURE or hi != FAR_FUTURE or not by_id:
+        ords = s.index.ids(*s.index.modified_range(lo, hi))  # ordered by (modified, id)
+        if by_id:
+            ords = [o for o in ords if o_lo <= o <= o_hi]
     else:
-        ids = [
-            i
-            for i in range(max(id_lo, 1), min(id_hi, s.next_id - 1) + 1)
-            if s.exists(i) and i not in s.index.hidden
-        ]
-    if id_lo > 0 or id_hi < ID_MASK:
-        ids = [i for i in ids if id_lo <= i <= id_hi]
+        ords = [o for o in range(o_lo, o_hi + 1) if s.exists(o) and o not in s.index.hidden]
     if rest:
-        ids = [i for i in ids if all(matches(s, i, f, associated) for f in rest)]
-    return ids
+        ords = [o for o in ords if all(matches(s, o, f, associated) for f in rest)]
+    return ords
 
 
 def _sort(s: TypeStore, ids: list[int], sort: Sort | None) -> list[int]:
@@ -104,7 +104,7 @@ def _sort(s: TypeStore, ids: list[int], sort: Sort | None) -> list[int]:
     if name == s.t.mod_prop:
         keys = sorted(ids, key=lambda i: (s.modified_ms(i, True), i))
     elif name in ("hs_object_id", ""):
-        keys = sorted(ids)
+        keys = sorted(ids)  # ordinals ascend with ids
     elif name == s.t.create_prop:
         keys = sorted(ids, key=lambda i: (s.created_ms(i), i))
     else:
@@ -121,7 +121,7 @@ def _sort(s: TypeStore, ids: list[int], sort: Sort | None) -> list[int]:
 
 
 class _KeySlice(Sequence[int]):
-    """Ids of index keys [start:stop] (ordered by modified date, then id) without materialising them."""
+    """Ordinals of index keys [start:stop] (ordered by modified date, then id) without materialising them."""
 
     def __init__(self, s: TypeStore, start: int, stop: int, desc: bool) -> None:
         self.keys, self.start, self.stop, self.desc = s.index.keys, start, stop, desc
@@ -142,4 +142,4 @@ class _KeySlice(Sequence[int]):
         if not 0 <= index < n:
             raise IndexError(index)
         pos = self.stop - 1 - index if self.desc else self.start + index
-        return self.keys[pos] & ID_MASK
+        return self.keys[pos] & ORD_MASK

@@ -1,19 +1,23 @@
 """The object store of one object type: generated objects (timestamps in compact arrays, properties generated
-on demand), objects created at runtime, and the change overlay on top of both."""
+on demand), objects created at runtime, and the change overlay on top of both.
+
+Everything here is keyed by ordinal (see ids.py); ids appear only where HubSpot shows them (`hs_object_id`)
+and as the seed of generated values.
+"""
 
 from __future__ import annotations
 
-from array import array
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from . import generate as g
 from .config import SimulatorConfig
+from .ids import IdLayout
 from .overlay import ChangeOverlay, ObjectState
 from .schema import PROPERTY_SPECS, ObjectType, PropSpec
-from .search_index import ID_MASK, SearchIndex, index_key
+from .search_index import ORD_MASK, SearchIndex, index_key
 
-# (type name, id, created ms, modified ms) -> generated properties
+# (type name, ordinal, created ms, modified ms) -> generated properties
 Generator = Callable[[str, int, int, int], dict[str, str | None]]
 
 
@@ -40,7 +44,7 @@ class TypeStore:
     def __init__(
         self,
         otype: ObjectType,
-        count: int,
+        layout: IdLayout,
         *,
         config: SimulatorConfig,
         anchor_ms: int,
@@ -48,31 +52,30 @@ class TypeStore:
         cache: RecordCache,
         generator: Generator,
     ) -> None:
-        if count > ID_MASK:
-            raise ValueError(f"at most {ID_MASK} {otype.name} supported")
+        count = len(layout)
+        if count > ORD_MASK:
+            raise ValueError(f"at most {ORD_MASK} {otype.name} supported")
         self.t = otype
         self.name = otype.name
+        self.layout = layout
         self.seed = config.seed
         self.cache = cache
         self.generator = generator
         self.generated = count
-        self.next_id = count + 1
-        self.created: array[int] = array("q", [0]) * (count + 1)
-        self.modified: array[int] = array("q", [0]) * (count + 1)
-        self.created_extra: dict[int, int] = {}  # runtime-created ids -> created ms
+        self.anchor_ms = anchor_ms
+        self.created_extra: dict[int, int] = {}  # runtime-created ordinals -> created ms
         archived: dict[int, int] = {}
         keys: list[int] = []
         arch_threshold = int(config.archived_fraction * 10_000)
-        for i in range(1, count + 1):
-            c, m = g.timestamps(self.seed, self.name, i, anchor_ms)
-            self.created[i] = c
-            self.modified[i] = m
-            if g.h(self.seed, self.name, i, 4) % 10_000 < arch_threshold:
-                archived[i] = min(m + (g.h(self.seed, self.name, i, 5) % (30 * g.DAY_MS)), anchor_ms)
+        seed, name = self.seed, self.name
+        for o, obj_id in enumerate(layout.ids):
+            m = g.timestamps(seed, name, obj_id, anchor_ms)[1]
+            if g.h(seed, name, obj_id, 4) % 10_000 < arch_threshold:
+                archived[o] = min(m + (g.h(seed, name, obj_id, 5) % (30 * g.DAY_MS)), anchor_ms)
             else:
-                keys.append(index_key(m, i))
+                keys.append(index_key(m, o))
         self.overlay = ChangeOverlay()
-        self.archived_ids: list[int] = sorted(archived)  # current view
+        self.archived_ords: list[int] = sorted(archived)  # current view
         self.archived_gen = archived  # generated archival instants
         self.index = SearchIndex(keys, set(archived))
         specs = list(PROPERTY_SPECS[self.name]) + extra_specs
@@ -81,64 +84,81 @@ class TypeStore:
         self.mod_names = {otype.mod_prop} | ({"hs_lastmodifieddate"} if otype.name == "contacts" else set())
 
     # --- existence / timestamps -----------------------------------------------------------------------
-    def exists(self, obj_id: int) -> bool:
-        return 1 <= obj_id <= self.generated or obj_id in self.created_extra
+    def __len__(self) -> int:
+        return len(self.layout)
 
-    def is_archived(self, obj_id: int) -> bool:
-        if obj_id in self.archived_gen:
+    def exists(self, o: int) -> bool:
+        return 0 <= o < self.generated or o in self.created_extra
+
+    def is_archived(self, o: int) -> bool:
+        if o in self.archived_gen:
             return True
-        st = self.overlay.get(obj_id)
+        st = self.overlay.get(o)
         return st is not None and st.archived_at is not None
 
-    def archived_at(self, obj_id: int, search: bool = False) -> int | None:
-        st = self.overlay.get(obj_id, search)
+    def archived_at(self, o: int, search: bool = False) -> int | None:
+        st = self.overlay.get(o, search)
         if st is not None and st.archived_at is not None:
             return st.archived_at
-        return self.archived_gen.get(obj_id)
+        return self.archived_gen.get(o)
 
-    def created_ms(self, obj_id: int) -> int:
-        if obj_id <= self.generated:
-            return self.created[obj_id]
-        return self.created_extra[obj_id]
+    def generated_times(self, o: int) -> tuple[int, int]:
+        """(created, modified) ms of a generated record, recomputed rather than stored (memory)."""
+        return g.timestamps(self.seed, self.name, self.layout.id_of(o), self.anchor_ms)
 
-    def modified_ms(self, obj_id: int, search: bool = False) -> int:
-        st = self.overlay.get(obj_id, search)
+    def created_ms(self, o: int) -> int:
+        if o < self.generated:
+            return self.generated_times(o)[0]
+        return self.created_extra[o]
+
+    def modified_ms(self, o: int, search: bool = False) -> int:
+        st = self.overlay.get(o, search)
         if st is not None and st.modified is not None:
             return st.modified
-        if obj_id <= self.generated:
-            return self.modified[obj_id]
-        return self.created_extra[obj_id]
+        if o < self.generated:
+            return self.generated_times(o)[1]
+        return self.created_extra[o]
+
+    def ords(self, archived: bool, start: int = 0) -> Iterator[int]:
+        """Ordinals of live (or archived) records from `start` on, ascending."""
+        if archived:
+            for o in list(self.archived_ords):
+                if o >= start:
+                    yield o
+            return
+        for o in range(start, len(self)):
+            if self.exists(o) and not self.is_archived(o):
+                yield o
 
     # --- properties ---------------------------------------------------------------------------------
-    def base_props(self, obj_id: int) -> dict[str, str | None]:
-        if obj_id > self.generated:
-            c = self.created_extra[obj_id]
-            return {self.t.create_prop: g.fmt_dt(c), "hs_object_id": str(obj_id)}
-        return self.cache.get(
-            (self.name, obj_id),
-            lambda: self.generator(self.name, obj_id, self.created[obj_id], self.modified[obj_id]),
-        )
+    def base_props(self, o: int) -> dict[str, str | None]:
+        if o >= self.generated:
+            return {
+                self.t.create_prop: g.fmt_dt(self.created_extra[o]),
+                "hs_object_id": str(self.layout.id_of(o)),
+            }
+        return self.cache.get((self.name, o), lambda: self.generator(self.name, o, *self.generated_times(o)))
 
-    def value(self, obj_id: int, name: str, search: bool = False) -> str | None:
-        st = self.overlay.get(obj_id, search)
+    def value(self, o: int, name: str, search: bool = False) -> str | None:
+        st = self.overlay.get(o, search)
         if st is not None and name in st.props:
             return st.props[name]
         if name in self.mod_names:
-            return g.fmt_dt(self.modified_ms(obj_id, search))
+            return g.fmt_dt(self.modified_ms(o, search))
         idx = self.extra_index.get(name)
         if idx is not None:
-            if obj_id > self.generated:
+            if o >= self.generated:
                 return None
-            return g.extra_value(self.seed, self.name, obj_id, idx, self.specs[name][2])
-        return self.base_props(obj_id).get(name)
+            return g.extra_value(self.seed, self.name, self.layout.id_of(o), idx, self.specs[name][2])
+        return self.base_props(o).get(name)
 
-    def props(self, obj_id: int, names: list[str] | None, search: bool = False) -> dict[str, str | None]:
+    def props(self, o: int, names: list[str] | None, search: bool = False) -> dict[str, str | None]:
         specs = self.specs
         if names is None:
             names = list(specs)
-        st = self.overlay.get(obj_id, search)
+        st = self.overlay.get(o, search)
         overlay = st.props if st is not None else None
-        base = self.base_props(obj_id)
+        base = self.base_props(o)
         mod_str: str | None = None
         out: dict[str, str | None] = {}
         for n in names:
@@ -148,23 +168,23 @@ class TypeStore:
                 out[n] = overlay[n]
             elif n in self.mod_names:
                 if mod_str is None:
-                    mod_str = g.fmt_dt(self.modified_ms(obj_id, search))
+                    mod_str = g.fmt_dt(self.modified_ms(o, search))
                 out[n] = mod_str
             elif n in self.extra_index:
-                out[n] = self.value(obj_id, n, search)
+                out[n] = self.value(o, n, search)
             else:
                 out[n] = base.get(n)
         return out
 
     # --- search index ---------------------------------------------------------------------------------
-    def index_snapshot(self, obj_id: int, snapshot: ObjectState) -> None:
-        """Make `snapshot` what search sees of `obj_id` (re-keyed by its new modified date, or hidden)."""
+    def index_snapshot(self, o: int, snapshot: ObjectState) -> None:
+        """Make `snapshot` what search sees of `o` (re-keyed by its new modified date, or hidden)."""
         index = self.index
-        if obj_id not in index.hidden:
-            index.remove(self.modified_ms(obj_id, search=True), obj_id)
-        self.overlay.indexed[obj_id] = snapshot
+        if o not in index.hidden:
+            index.remove(self.modified_ms(o, search=True), o)
+        self.overlay.indexed[o] = snapshot
         if snapshot.archived_at is not None:
-            index.hidden.add(obj_id)
+            index.hidden.add(o)
         else:
-            index.hidden.discard(obj_id)
-            index.insert(self.modified_ms(obj_id, search=True), obj_id)
+            index.hidden.discard(o)
+            index.insert(self.modified_ms(o, search=True), o)

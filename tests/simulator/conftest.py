@@ -1,14 +1,33 @@
-"""Helpers for the simulator's own tests (its fixtures come from tests/conftest.py's plugin)."""
+"""Helpers for the simulator's own tests. Every test that starts a simulator runs once per id layout, so none
+may assume ids 1..N: they take ids from the portal (`ids`) instead."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 
+from tests.hubspot_simulator import Simulator
 from tests.hubspot_simulator.generate import parse_dt as _parse_dt
 
 TOKEN = "test-token"
+
+
+@pytest.fixture(params=["dense", "sparse"])
+def id_layout(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_simulator(make_simulator: Callable[..., Simulator], id_layout: str) -> Callable[..., Simulator]:
+    """The plugin's factory, with this test's id layout unless the test names one."""
+
+    def factory(**overrides: Any) -> Simulator:
+        return make_simulator(**{"id_layout": id_layout, **overrides})
+
+    return factory
 
 
 def api(sim: Any, method: str, path: str, token: str | None = TOKEN, **kwargs: Any) -> requests.Response:
@@ -17,6 +36,16 @@ def api(sim: Any, method: str, path: str, token: str | None = TOKEN, **kwargs: A
         headers["Authorization"] = f"Bearer {token}"
     url = path if path.startswith("http") else sim.url + path
     return requests.request(method, url, headers=headers, timeout=30, **kwargs)
+
+
+def ids(sim: Any, object_type: str, archived: bool = False) -> list[int]:
+    """Ids of the portal's live (or archived) records, ascending."""
+    return list(sim.portal.iter_ids(object_type, archived=archived))
+
+
+def unused_id(sim: Any, object_type: str) -> int:
+    """An id no record of the type has (above every id, live or archived)."""
+    return max(ids(sim, object_type) + ids(sim, object_type, archived=True)) + 1
 
 
 def parse_dt(value: str) -> int:

@@ -8,16 +8,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from yarl import URL
 
-from ..responses import (
-    ApiError,
-    decode_cursor,
-    encode_cursor,
-    iso_now,
-    json_body,
-    json_response,
-    object_type,
-    parse_limit,
-)
+from ..paging import decode_cursor, encode_cursor
+from ..responses import ApiError, iso_now, json_body, json_response, object_type, parse_limit
 from ..schema import OBJECT_TYPES, association_type
 
 if TYPE_CHECKING:
@@ -115,7 +107,7 @@ class AssociationRoutes:
         a = object_type(request.match_info["type"])
         b = object_type(request.match_info["to"])
         raw = request.match_info["id"]
-        if not raw.isdigit() or not self.portal.stores[a].exists(int(raw)):
+        if not raw.isdigit() or not self.portal.exists(a, raw):
             raise ApiError(404, "resource not found", None)
         q = request.rel_url.query
         limit = parse_limit(q.get("limit"), 500, 500, self.sim.config.over_limit)

@@ -37,13 +37,13 @@ class BatchReadRoute:
         props = body.get("properties") or list(OBJECT_TYPES[t].defaults)
         history = list(body.get("propertiesWithHistory") or [])
         id_prop = body.get("idProperty")
-        s = self.portal.stores[t]
+        portal = self.portal
         results, missing, seen = [], [], set()
-        with self.portal.lock:
+        with portal.lock:
             for item in inputs:
                 raw = str(item.get("id", "")) if isinstance(item, dict) else ""
                 oid = self._resolve_id(t, raw, id_prop)
-                if oid is None or not s.exists(oid) or s.is_archived(oid) != archived:
+                if oid is None or not portal.exists(t, oid) or portal.is_archived(t, oid) != archived:
                     missing.append(raw)
                     continue
                 if oid in seen:
@@ -75,9 +75,6 @@ class BatchReadRoute:
 
     def _resolve_id(self, t: str, raw: str, id_prop: Any) -> int | None:
         if id_prop and id_prop != "hs_object_id":
-            s = self.portal.stores[t]
-            for i in self.portal.iter_ids(t):
-                if (s.value(i, str(id_prop)) or "").lower() == raw.lower():
-                    return i
-            return None
+            found = self.portal.find_ids(t, str(id_prop), raw)
+            return found[0] if found else None
         return int(raw) if raw.isdigit() else None

@@ -8,6 +8,7 @@ from aiohttp import web
 from multidict import MultiDict
 from yarl import URL
 
+from ..paging import list_after, list_next
 from ..responses import ApiError, is_true, multi, object_type, parse_limit
 from ..schema import OBJECT_TYPES, resolve_type
 from .shaping import embedded_associations, property_history
@@ -37,13 +38,8 @@ class ObjectRoutes:
         history = multi(q, "propertiesWithHistory")
         # with history the page limit is 50 [hubspot-api.md §2.1]
         limit = parse_limit(q.get("limit"), 10, 50 if history else 100, self.sim.config.over_limit)
-        after_raw = q.get("after")
-        after = 0
-        if after_raw:
-            try:
-                after = int(after_raw)
-            except ValueError as exc:
-                raise ApiError(400, f"Invalid after: {after_raw!r}. Paging cursor must be numeric.") from exc
+        cfg = self.sim.config
+        after = list_after(q.get("after"), cfg.list_cursor, cfg.seed)
         props = multi(q, "properties")
         if props is None:
             props = list(OBJECT_TYPES[t].defaults)
@@ -62,11 +58,12 @@ class ObjectRoutes:
                 results.append(obj)
         body: dict[str, Any] = {"results": results}
         if nxt is not None:  # `link` replays the whole query [hubspot-api.md §2.2]
+            cursor = list_next(nxt, cfg.list_cursor, cfg.seed)
             query = MultiDict(q)
             query.popall("after", None)
-            query["after"] = str(nxt)
+            query["after"] = cursor
             link = str(URL(self.sim.base_url + request.path).with_query(query))
-            body["paging"] = {"next": {"after": str(nxt), "link": link}}
+            body["paging"] = {"next": {"after": cursor, "link": link}}
         return self.sim.json_response(body)
 
     async def get(self, request: web.Request) -> web.Response:
@@ -76,8 +73,7 @@ class ObjectRoutes:
         if not raw_id.isdigit():
             raise ApiError(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
         oid = int(raw_id)
-        s = self.portal.stores[t]
-        if not s.exists(oid) or s.is_archived(oid) != is_true(q, "archived"):
+        if not self.portal.exists(t, oid) or self.portal.is_archived(t, oid) != is_true(q, "archived"):
             raise ApiError(404, "resource not found", None)
         props = multi(q, "properties") or list(OBJECT_TYPES[t].defaults)
         with self.portal.lock:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import generate as g
+from ..paging import encode_cursor
 from ..portal import Portal
-from ..responses import encode_cursor
 from ..schema import association_type
 
 
@@ -37,10 +36,12 @@ def property_history(
     portal: Portal, t: str, obj_id: int, names: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """One history entry per set property: its current value, stamped with the modified date [§2.2]."""
-    s = portal.stores[t]
-    stamp = g.fmt_dt(s.modified_ms(obj_id))
+    obj = portal.render(t, obj_id, names)
+    stamp = obj["updatedAt"]
     out: dict[str, list[dict[str, Any]]] = {}
-    for name, value in s.props(obj_id, names).items():
+    for name, value in obj["properties"].items():
+        if name not in names:
+            continue
         out[name] = (
             []
             if value is None
