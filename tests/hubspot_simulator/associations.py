@@ -81,7 +81,50 @@ class Associations:
         self._removed: dict[Pair, dict[int, set[int]]] = {}
 
     def ids(self, from_type: str, from_id: int, to_type: str) -> list[int]:
-        """Ordinals of `to_type` objects associated with one object, ascending (archived targets excluded)."""
+        """Ordinals of `to_type` records associated with one record, ascending. Archived targets are left out;
+        merged-away and deleted ones are no records at all."""
+        store = self.stores[to_type]
+        found = self._current(from_type, from_id, to_type)
+        return sorted(i for i in found if store.exists(i) and not store.is_archived(i))
+
+    def generated_count(self, from_type: str, from_id: int, to_type: str) -> int:
+        """How many records the generated graph associates with one record (archived targets excluded)."""
+        arr = self._base.get((from_type, to_type))
+        if arr is None:
+            return 0
+        archived = self.stores[to_type].archived_gen
+        lo = bisect.bisect_left(arr, from_id << 32)
+        hi = bisect.bisect_left(arr, (from_id + 1) << 32)
+        return sum(1 for k in arr[lo:hi] if (k & 0xFFFFFFFF) not in archived)
+
+    def edit(self, a: str, a_id: int, b: str, b_id: int, *, add: bool) -> None:
+        """Add or remove the association in both directions. Neither record's modified date moves:
+        association edits are reported not to change `lastmodifieddate` / `hs_lastmodifieddate`
+        [hubspot-api.md §13 "Association edits do not move modified dates"; airbyte#27199, #44554]."""
+        for x, x_id in ((a, a_id), (b, b_id)):
+            if not self.stores[x].exists(x_id):
+                raise KeyError(f"{x} {x_id} does not exist")
+        self._set(a, a_id, b, b_id, add=add)
+
+    def _set(self, a: str, a_id: int, b: str, b_id: int, *, add: bool) -> None:
+        for x, x_id, y, y_id in ((a, a_id, b, b_id), (b, b_id, a, a_id)):
+            ins = self._added if add else self._removed
+            rem = self._removed if add else self._added
+            ins.setdefault((x, y), {}).setdefault(x_id, set()).add(y_id)
+            rem.get((x, y), {}).get(x_id, set()).discard(y_id)
+
+    def move(self, t: str, old: list[int], new: int) -> None:
+        """Every association of the `old` records becomes one of `new` (a merge) [§13 "Merges"]."""
+        for a, b in self.pairs():
+            if a != t:
+                continue
+            for o in old:
+                for target in self._current(a, o, b):
+                    self._set(a, o, b, target, add=False)
+                    self._set(a, new, b, target, add=True)
+
+    def _current(self, from_type: str, from_id: int, to_type: str) -> set[int]:
+        """Every associated ordinal, archived targets included."""
         arr = self._base.get((from_type, to_type))
         out: set[int] = set()
         if arr is not None:
@@ -89,20 +132,7 @@ class Associations:
             hi = bisect.bisect_left(arr, (from_id + 1) << 32)
             out.update(k & 0xFFFFFFFF for k in arr[lo:hi])
         out |= self._added.get((from_type, to_type), {}).get(from_id, set())
-        out -= self._removed.get((from_type, to_type), {}).get(from_id, set())
-        store = self.stores[to_type]
-        return sorted(i for i in out if not store.is_archived(i))
-
-    def edit(self, a: str, a_id: int, b: str, b_id: int, *, add: bool) -> None:
-        """Add or remove the association in both directions; neither object's modified date moves."""
-        for x, x_id in ((a, a_id), (b, b_id)):
-            if not self.stores[x].exists(x_id):
-                raise KeyError(f"{x} {x_id} does not exist")
-        for x, x_id, y, y_id in ((a, a_id, b, b_id), (b, b_id, a, a_id)):
-            ins = self._added if add else self._removed
-            rem = self._removed if add else self._added
-            ins.setdefault((x, y), {}).setdefault(x_id, set()).add(y_id)
-            rem.get((x, y), {}).get(x_id, set()).discard(y_id)
+        return out - self._removed.get((from_type, to_type), {}).get(from_id, set())
 
     def pairs(self) -> set[Pair]:
         """Every (from, to) type pair that has or had an association."""

@@ -27,6 +27,8 @@ RUNTIME_FIELDS = frozenset(
         "daily_limit",
         "search_daily_headers",
         "indexing_delay_ms",
+        "late_indexing_fraction",
+        "late_indexing_max_ms",
         "max_request_target",
         "association_page_size",
         "embedded_associations_limit",
@@ -40,6 +42,13 @@ RUNTIME_FIELDS = frozenset(
         "list_cursor",
     }
 )
+# What search lag looks like on real portals: "a few moments" for most changes [hubspot-api.md §3.6; Okta's
+# connector waits 10 s after a create], a few much later, up to 30 minutes [§13 "Search indexing lag"].
+REALISTIC_INDEXING: dict[str, Any] = {
+    "indexing_delay_ms": 10_000,
+    "late_indexing_fraction": 0.02,
+    "late_indexing_max_ms": 1_800_000,
+}
 CHOICES = {
     "id_layout": ("dense", "sparse"),
     "list_cursor": ("id", "opaque"),
@@ -104,8 +113,10 @@ class SimulatorConfig:
     associations_limit: int = 100
     daily_limit: int = 250_000
     search_daily_headers: bool = False
-    # --- consistency ------------------------------------------------------------------------------
-    indexing_delay_ms: int = 0
+    # --- consistency (indexing.py) ------------------------------------------------------------------
+    indexing_delay_ms: int = 0  # most changes reach search within this (uniform in [half, all] of it)
+    late_indexing_fraction: float = 0.0  # ... these much later: uniform up to late_indexing_max_ms
+    late_indexing_max_ms: int = 1_800_000
     # --- faults -----------------------------------------------------------------------------------
     latency_ms: float = 0.0
     latency_jitter_ms: float = 0.0
@@ -146,7 +157,15 @@ def coerce_runtime_value(name: str, value: Any) -> Any:  # noqa: PLR0911
         "association_missing_errors",
     }:
         return bool(value)
-    if name in {"latency_ms", "latency_jitter_ms", "error_rate", "drop_rate", "slow_rate", "slow_ms"}:
+    if name in {
+        "latency_ms",
+        "latency_jitter_ms",
+        "error_rate",
+        "drop_rate",
+        "slow_rate",
+        "slow_ms",
+        "late_indexing_fraction",
+    }:
         return float(value)
     if name in CHOICES:
         if value not in CHOICES[name]:

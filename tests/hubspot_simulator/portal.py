@@ -7,11 +7,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any
 
 from . import generate as g
+from . import truth
 from .associations import Associations
-from .changes import Changes
+from .changes import Changes, When
 from .config import SimulatorConfig
 from .filters import SearchError
 from .ids import IdLayout
@@ -20,6 +21,7 @@ from .records import RecordFactory
 from .schema import OBJECT_TYPES, extra_property_specs, property_definition, resolve_type
 from .search import FilterGroups, Sort, search
 from .store import RecordCache, TypeStore
+from .views import IdsOf, StoreById
 
 __all__ = ["Portal", "SearchError", "now_ms"]
 
@@ -132,16 +134,22 @@ class Portal:
     # --- reading ------------------------------------------------------------------------------------
     def counts(self, archived: bool = False) -> dict[str, int]:
         with self.lock:
-            out = {}
-            for name, s in self.stores.items():
-                total = s.generated + len(s.created_extra)
-                n_arch = len(s.archived_ords)
-                out[name] = n_arch if archived else total - n_arch
-            return out
+            return {n: len(s.archived_ords) if archived else s.live_count() for n, s in self.stores.items()}
 
     def exists(self, type_name: str, obj_id: int | str) -> bool:
+        """A record (live or archived) has this id."""
         with self.lock:
             return self._ord(self.type_name(type_name), obj_id) is not None
+
+    def resolve_id(self, type_name: str, obj_id: int | str) -> int | None:
+        """The id of the record a read of `obj_id` answers with: the id itself, or the record its merge
+        created [hubspot-api.md §13 "Merges"]; None when no record answers (never existed, deleted)."""
+        t = self.type_name(type_name)
+        with self.lock:
+            s = self.stores[t]
+            o = s.layout.ordinal_of(int(obj_id))
+            answer = None if o is None else s.resolve(o)
+            return None if answer is None else s.layout.id_of(answer)
 
     def is_archived(self, type_name: str, obj_id: int | str) -> bool:
         t = self.type_name(type_name)
@@ -156,10 +164,14 @@ class Portal:
     def render(
         self, type_name: str, obj_id: int | str, properties: list[str] | None, search: bool = False
     ) -> dict[str, Any]:
-        """HubSpot-shaped object (no associations). properties=None -> all properties."""
+        """HubSpot-shaped object (no associations). properties=None -> all properties. search=True renders
+        what the search index holds, which may still be a record merged away or deleted since."""
         t = self.type_name(type_name)
         with self.lock:
-            return self._render(t, self._existing(t, obj_id), properties, search)
+            o = self._existing(t, obj_id) if not search else self.stores[t].layout.ordinal_of(int(obj_id))
+            if o is None or not self.stores[t].known(o):
+                raise KeyError(f"{t} {obj_id} was never indexed")
+            return self._render(t, o, properties, search)
 
     def _render(self, t: str, o: int, properties: list[str] | None, search: bool = False) -> dict[str, Any]:
         s = self.stores[t]
@@ -249,18 +261,25 @@ class Portal:
         return [property_definition(spec, i) for i, spec in enumerate(s.specs.values())]
 
     # --- writing ------------------------------------------------------------------------------------
+    # `timestamp_ms` back-dates a change (default: now); `indexing_delay_ms` fixes how long after that
+    # timestamp search shows it (default: drawn, see indexing.py).
+    def _when(self, timestamp_ms: int | None, indexing_delay_ms: int | None) -> When:
+        now = now_ms()
+        return When(now if timestamp_ms is None else int(timestamp_ms), now, indexing_delay_ms)
+
     def update_object(
         self,
         type_name: str,
         obj_id: int | str,
         properties: Mapping[str, str | None],
         timestamp_ms: int | None = None,
+        indexing_delay_ms: int | None = None,
     ) -> dict[str, Any]:
         """Set properties; the modified date becomes `timestamp_ms` (default: now)."""
         t = self.type_name(type_name)
         with self.lock:
             o = self._existing(t, obj_id)
-            self.changes.update(t, o, properties, now_ms() if timestamp_ms is None else int(timestamp_ms))
+            self.changes.update(t, o, properties, self._when(timestamp_ms, indexing_delay_ms))
             return self._render(t, o, None)
 
     def create_object(
@@ -268,25 +287,84 @@ class Portal:
         type_name: str,
         properties: Mapping[str, str | None] | None = None,
         timestamp_ms: int | None = None,
+        indexing_delay_ms: int | None = None,
     ) -> dict[str, Any]:
         t = self.type_name(type_name)
         with self.lock:
-            o = self.changes.create(
-                t, properties or {}, now_ms() if timestamp_ms is None else int(timestamp_ms)
-            )
+            o = self.changes.create(t, properties or {}, self._when(timestamp_ms, indexing_delay_ms))
             return self._render(t, o, None)
 
-    def archive_object(self, type_name: str, obj_id: int | str, timestamp_ms: int | None = None) -> None:
+    def archive_object(
+        self,
+        type_name: str,
+        obj_id: int | str,
+        timestamp_ms: int | None = None,
+        indexing_delay_ms: int | None = None,
+    ) -> None:
         t = self.type_name(type_name)
         with self.lock:
             o = self._existing(t, obj_id)
-            self.changes.archive(t, o, now_ms() if timestamp_ms is None else int(timestamp_ms))
+            self.changes.archive(t, o, self._when(timestamp_ms, indexing_delay_ms))
+
+    def merge_objects(
+        self,
+        type_name: str,
+        primary_id: int | str,
+        merged_id: int | str,
+        timestamp_ms: int | None = None,
+        indexing_delay_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """Merge two records into a new one (see Changes.merge); returns the new record."""
+        t = self.type_name(type_name)
+        with self.lock:
+            primary, merged = self._existing(t, primary_id), self._existing(t, merged_id)
+            o = self.changes.merge(t, primary, merged, self._when(timestamp_ms, indexing_delay_ms))
+            return self._render(t, o, None)
+
+    def delete_object(self, type_name: str, obj_id: int | str, indexing_delay_ms: int | None = None) -> None:
+        """Hard-delete a live or archived record (GDPR delete, recycle-bin purge)."""
+        t = self.type_name(type_name)
+        with self.lock:
+            self.changes.delete(t, self._existing(t, obj_id), self._when(None, indexing_delay_ms))
+
+    def purge_archived(self, type_name: str, archived_before_ms: int | None = None) -> list[int]:
+        """Hard-delete the records archived before `archived_before_ms` (default: all); returns their ids."""
+        t = self.type_name(type_name)
+        with self.lock:
+            when = self._when(None, None)
+            before = when.now + 1 if archived_before_ms is None else int(archived_before_ms)
+            return self._ids_of(t, self.changes.purge_archived(t, before, when))
+
+    # --- ground truth (truth.py) ----------------------------------------------------------------------
+    def truth(self, type_name: str) -> dict[str, Any]:
+        """Live and archived ids, merged-away id -> answering id, ids that answer nothing any more, and the
+        search `total` of a query matching everything, as of now."""
+        t = self.type_name(type_name)
+        with self.lock:
+            self.indexing.apply_due(now_ms())
+            return truth.summary(self.stores[t], self.indexing.waiting())
+
+    def merged_ids(self, type_name: str) -> dict[int, int]:
+        with self.lock:
+            return truth.merged_ids(self.stores[self.type_name(type_name)])
+
+    def deleted_ids(self, type_name: str) -> list[int]:
+        with self.lock:
+            return truth.deleted_ids(self.stores[self.type_name(type_name)])
+
+    def search_total(self, type_name: str) -> int:
+        return int(self.truth(type_name)["search_total"])
 
     # --- search -------------------------------------------------------------------------------------
     def apply_pending(self) -> None:
         """Make writes whose indexing delay has passed visible to search."""
         with self.lock:
-            self.indexing.apply_due()
+            self.indexing.apply_due(now_ms())
+
+    def flush_indexing(self) -> None:
+        """Make every pending write visible to search now, whatever its delay."""
+        with self.lock:
+            self.indexing.flush()
 
     def search(
         self, type_name: str, filter_groups: FilterGroups, sort: Sort | None, query: str | None
@@ -294,42 +372,9 @@ class Portal:
         """Matching ids in result order. sort = (propertyName, descending)."""
         t = self.type_name(type_name)
         with self.lock:
-            self.indexing.apply_due()
+            self.indexing.apply_due(now_ms())
 
             def associated(from_type: str, o: int, to_type: str) -> list[int]:
                 return self._ids_of(to_type, self.associations.ids(from_type, o, to_type))
 
-            return _IdsOf(self.stores[t], search(self.stores[t], filter_groups, sort, query, associated))
-
-
-class StoreById:
-    def __init__(self, portal: Portal, type_name: str) -> None:
-        self.portal, self.type_name = portal, type_name
-
-    def exists(self, obj_id: int | str) -> bool:
-        return self.portal.exists(self.type_name, obj_id)
-
-    def is_archived(self, obj_id: int | str) -> bool:
-        return self.portal.is_archived(self.type_name, obj_id)
-
-    def modified_ms(self, obj_id: int | str) -> int:
-        return self.portal.modified_ms(self.type_name, obj_id)
-
-
-class _IdsOf(Sequence[int]):
-    """A sequence of ordinals seen as the ids they stand for (search results stay lazy)."""
-
-    def __init__(self, store: TypeStore, ords: Sequence[int]) -> None:
-        self.ids, self.ords = store.layout.ids, ords
-
-    def __len__(self) -> int:
-        return len(self.ords)
-
-    @overload
-    def __getitem__(self, index: int) -> int: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[int]: ...
-    def __getitem__(self, index: int | slice) -> int | list[int]:
-        if isinstance(index, slice):
-            return [self.ids[o] for o in self.ords[index]]
-        return self.ids[self.ords[index]]
+            return IdsOf(self.stores[t], search(self.stores[t], filter_groups, sort, query, associated))

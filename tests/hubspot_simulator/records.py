@@ -1,5 +1,8 @@
 """Generated records of the synthetic portal: properties from (seed, type, id), plus the parts that depend on
-the association graph (counts of associated records, the phone number a call carries)."""
+the association graph (counts of associated records, the phone number a call carries).
+
+`num_associated_*` count the generated graph only: association edits move no modified date [hubspot-api.md
+§13], so a count that followed them would change without anything telling a reader that it did."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ class RecordFactory:
         props: dict[str, str | None]
         if type_name == "contacts":
             props = g.gen_contact(seed, obj_id, created, modified)
-            props["num_associated_deals"] = str(len(self._graph().ids("contacts", o, "deals")))
+            props["num_associated_deals"] = str(self._graph().generated_count("contacts", o, "deals"))
             merged = props["hs_merged_object_ids"]
             if merged:  # merged before the portal's history began: ids no record has any more
                 layout = self.stores["contacts"].layout
@@ -35,7 +38,7 @@ class RecordFactory:
                 )
         elif type_name == "deals":
             props = g.gen_deal(seed, obj_id, created, modified)
-            props["num_associated_contacts"] = str(len(self._graph().ids("deals", o, "contacts")))
+            props["num_associated_contacts"] = str(self._graph().generated_count("deals", o, "contacts"))
         elif type_name == "calls":
             contact = self.counterpart(o)
             digits = (

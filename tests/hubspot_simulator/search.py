@@ -91,7 +91,7 @@ def _match_group(s: TypeStore, group: list[dict[str, Any]], associated: Associat
         if by_id:
             ords = [o for o in ords if o_lo <= o <= o_hi]
     else:
-        ords = [o for o in range(o_lo, o_hi + 1) if s.exists(o) and o not in s.index.hidden]
+        ords = [o for o in range(o_lo, o_hi + 1) if s.known(o) and o not in s.index.hidden]
     if rest:
         ords = [o for o in ords if all(matches(s, o, f, associated) for f in rest)]
     return ords

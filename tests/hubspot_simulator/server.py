@@ -68,6 +68,10 @@ class Simulator:
     def reset_rate_limits(self) -> None:
         self.limiter.reset()
 
+    def truth(self, type_name: str) -> dict[str, Any]:
+        """Ground truth of one object type (see Portal.truth)."""
+        return self.portal.truth(type_name)
+
     # --- app ----------------------------------------------------------------------------------------
     def make_app(self) -> web.Application:
         middleware = ApiMiddleware(self.config, self._stats, self.auth, self.limiter, self.faults)

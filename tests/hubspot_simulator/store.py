@@ -75,6 +75,8 @@ class TypeStore:
             else:
                 keys.append(index_key(m, o))
         self.overlay = ChangeOverlay()
+        self.merged_into: dict[int, int] = {}  # merged-away record -> the record the merge created
+        self.deleted: set[int] = set()  # hard-deleted records (GDPR delete, recycle-bin purge)
         self.archived_ords: list[int] = sorted(archived)  # current view
         self.archived_gen = archived  # generated archival instants
         self.index = SearchIndex(keys, set(archived))
@@ -87,8 +89,24 @@ class TypeStore:
     def __len__(self) -> int:
         return len(self.layout)
 
-    def exists(self, o: int) -> bool:
+    def known(self, o: int) -> bool:
+        """A record had this ordinal at some point (it may be merged away or deleted since)."""
         return 0 <= o < self.generated or o in self.created_extra
+
+    def exists(self, o: int) -> bool:
+        """A record (live or archived) answers to this ordinal's own id."""
+        return self.known(o) and o not in self.merged_into and o not in self.deleted
+
+    def resolve(self, o: int) -> int | None:
+        """The record a read of `o`'s id answers with: itself, or the record its merge created (then that
+        one's merge...), None when it was deleted or never existed [hubspot-api.md §13, §10]."""
+        while o in self.merged_into:
+            o = self.merged_into[o]
+        return o if self.exists(o) else None
+
+    def live_count(self) -> int:
+        total = self.generated + len(self.created_extra)
+        return total - len(self.archived_ords) - len(self.merged_into) - len(self.deleted)
 
     def is_archived(self, o: int) -> bool:
         if o in self.archived_gen:
@@ -177,11 +195,15 @@ class TypeStore:
         return out
 
     # --- search index ---------------------------------------------------------------------------------
-    def index_snapshot(self, o: int, snapshot: ObjectState) -> None:
-        """Make `snapshot` what search sees of `o` (re-keyed by its new modified date, or hidden)."""
+    def index_snapshot(self, o: int, snapshot: ObjectState | None) -> None:
+        """Make `snapshot` what search sees of `o` (re-keyed by its new modified date), or hide `o` when the
+        snapshot is archived or None (merged away, deleted)."""
         index = self.index
         if o not in index.hidden:
             index.remove(self.modified_ms(o, search=True), o)
+        if snapshot is None:
+            index.hidden.add(o)
+            return
         self.overlay.indexed[o] = snapshot
         if snapshot.archived_at is not None:
             index.hidden.add(o)

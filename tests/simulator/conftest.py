@@ -38,6 +38,32 @@ def api(sim: Any, method: str, path: str, token: str | None = TOKEN, **kwargs: A
     return requests.request(method, url, headers=headers, timeout=30, **kwargs)
 
 
+def ctl(sim: Any, method: str, path: str, **kwargs: Any) -> requests.Response:
+    """A control API call (`path` below /_simulator)."""
+    return requests.request(method, sim.url + "/_simulator" + path, timeout=30, **kwargs)
+
+
+def search(sim: Any, object_type: str = "contacts", **body: Any) -> requests.Response:
+    return api(sim, "POST", f"/crm/v3/objects/{object_type}/search", json=body)
+
+
+def list_all(sim: Any, path: str) -> tuple[list[int], list[str]]:
+    """Every id a list endpoint returns following `paging.next.link`, and the cursors it sent."""
+    got: list[int] = []
+    cursors: list[str] = []
+    url = path
+    while url:
+        r = api(sim, "GET", url)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        got += [int(o["id"]) for o in body["results"]]
+        nxt = body.get("paging", {}).get("next")
+        url = nxt["link"] if nxt else ""
+        if nxt:
+            cursors.append(nxt["after"])
+    return got, cursors
+
+
 def ids(sim: Any, object_type: str, archived: bool = False) -> list[int]:
     """Ids of the portal's live (or archived) records, ascending."""
     return list(sim.portal.iter_ids(object_type, archived=archived))

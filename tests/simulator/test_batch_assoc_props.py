@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from .conftest import api, ids, unused_id
+from .conftest import api, ctl, ids, search, unused_id
 
 
 def test_batch_read_200_and_207(hubspot_simulator):
@@ -167,3 +167,33 @@ def test_properties_endpoint(make_simulator):
         "results"
     ]
     assert any(o["properties"][names[0]] is not None for o in objs)
+
+
+def test_association_edits_leave_both_records_modified_dates_alone(hubspot_simulator):
+    """[hubspot-api.md §13 "Association edits do not move modified dates"]: an incremental read keyed on the
+    modified date never sees them; only association reads do."""
+    sim = hubspot_simulator
+    contact = ids(sim, "contacts")[3]
+    deal = next(
+        d for d in ids(sim, "deals") if d not in sim.portal.associated_ids("contacts", contact, "deals")
+    )
+
+    def state() -> tuple:
+        c = api(sim, "GET", f"/crm/v3/objects/contacts/{contact}?properties=num_associated_deals").json()
+        d = api(sim, "GET", f"/crm/v3/objects/deals/{deal}?properties=num_associated_contacts").json()
+        return c["updatedAt"], c["properties"], d["updatedAt"], d["properties"]
+
+    def v4(from_type: str, from_id: int, to_type: str) -> list[int]:
+        r = api(sim, "GET", f"/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}").json()
+        return [int(x["toObjectId"]) for x in r["results"]]
+
+    before = state()
+    since = {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(sim.portal.anchor_ms)}
+    assert ctl(sim, "PUT", f"/associations/contacts/{contact}/deals/{deal}").status_code == 200
+    assert deal in v4("contacts", contact, "deals")
+    assert contact in v4("deals", deal, "contacts")
+    assert state() == before
+    assert search(sim, "contacts", filterGroups=[{"filters": [since]}]).json()["total"] == 0
+    assert ctl(sim, "DELETE", f"/associations/contacts/{contact}/deals/{deal}").status_code == 200
+    assert deal not in v4("contacts", contact, "deals")
+    assert state() == before

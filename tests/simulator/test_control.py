@@ -1,12 +1,6 @@
 from __future__ import annotations
 
-import requests
-
-from .conftest import api, ids, parse_dt, unused_id
-
-
-def ctl(sim, method, path, **kw):
-    return requests.request(method, sim.url + "/_simulator" + path, timeout=10, **kw)
+from .conftest import api, ctl, ids, parse_dt, unused_id
 
 
 def test_modify_bumps_modified_date_and_shows_in_search(hubspot_simulator):

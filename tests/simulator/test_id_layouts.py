@@ -10,7 +10,7 @@ import pytest
 from tests.hubspot_simulator import SimulatorConfig
 from tests.hubspot_simulator.portal import Portal
 
-from .conftest import api, ids
+from .conftest import api, ids, list_all
 
 
 def every_id(p: Portal, object_type: str) -> list[int]:
@@ -64,23 +64,6 @@ def test_unknown_layout_or_cursor_is_refused():
         SimulatorConfig(id_layout="random")
     with pytest.raises(ValueError, match="list_cursor"):
         SimulatorConfig(list_cursor="page")
-
-
-def list_all(sim, path: str) -> tuple[list[int], list[str]]:
-    """Every id a list endpoint returns following `paging.next.link`, and the cursors it sent."""
-    got: list[int] = []
-    cursors: list[str] = []
-    url = path
-    while url:
-        r = api(sim, "GET", url)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        got += [int(o["id"]) for o in body["results"]]
-        nxt = body.get("paging", {}).get("next")
-        url = nxt["link"] if nxt else ""
-        if nxt:
-            cursors.append(nxt["after"])
-    return got, cursors
 
 
 def test_opaque_list_cursor_pages_through_everything_and_refuses_built_cursors(make_simulator):

@@ -107,8 +107,9 @@ class AssociationRoutes:
         a = object_type(request.match_info["type"])
         b = object_type(request.match_info["to"])
         raw = request.match_info["id"]
-        if not raw.isdigit() or not self.portal.exists(a, raw):
+        if not raw.isdigit() or self.portal.resolve_id(a, raw) is None:
             raise ApiError(404, "resource not found", None)
+        # a merged-away id has no associations left (they moved to the new record): an empty answer
         q = request.rel_url.query
         limit = parse_limit(q.get("limit"), 500, 500, self.sim.config.over_limit)
         ids = self.portal.associated_ids(a, int(raw), b)

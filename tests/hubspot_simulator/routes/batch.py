@@ -1,5 +1,7 @@
-"""`POST /crm/v3/objects/{type}/batch/read`: up to 100 ids, 207 with errors for ids it cannot return
-[hubspot-api.md §4.1, §13 "Partial batch answers"]."""
+"""`POST /crm/v3/objects/{type}/batch/read`: up to 100 ids; 207 with errors for ids it cannot return (never
+existed, archived or deleted since), while a merged-away id is answered by its merge, under the new id
+[hubspot-api.md §4.1, §13 "Partial batch answers"]. When every id is answered, merged ones included, the
+status is 200: a client must notice that a result carries another id than the one it asked for."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ class BatchReadRoute:
             for item in inputs:
                 raw = str(item.get("id", "")) if isinstance(item, dict) else ""
                 oid = self._resolve_id(t, raw, id_prop)
-                if oid is None or not portal.exists(t, oid) or portal.is_archived(t, oid) != archived:
+                if oid is None or portal.is_archived(t, oid) != archived:
                     missing.append(raw)
                     continue
                 if oid in seen:
@@ -77,4 +79,4 @@ class BatchReadRoute:
         if id_prop and id_prop != "hs_object_id":
             found = self.portal.find_ids(t, str(id_prop), raw)
             return found[0] if found else None
-        return int(raw) if raw.isdigit() else None
+        return self.portal.resolve_id(t, raw) if raw.isdigit() else None

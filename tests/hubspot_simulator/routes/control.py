@@ -25,11 +25,22 @@ def add_routes(router: web.UrlDispatcher, sim: Simulator) -> None:
     router.add_post("/_simulator/stats/reset", c.reset_stats)
     router.add_get("/_simulator/requests", c.requests)
     router.add_post("/_simulator/objects/{type}", c.create)
+    router.add_post("/_simulator/objects/{type}/merge", c.merge)
+    router.add_post("/_simulator/objects/{type}/purge", c.purge)
     router.add_get("/_simulator/objects/{type}/{id}", c.get)
     router.add_route("PATCH", "/_simulator/objects/{type}/{id}", c.update)
+    router.add_delete("/_simulator/objects/{type}/{id}", c.delete)
     router.add_post("/_simulator/objects/{type}/{id}/archive", c.archive)
+    router.add_get("/_simulator/truth/{type}", c.truth)
+    router.add_post("/_simulator/index/flush", c.flush_index)
     router.add_put("/_simulator/associations/{from}/{from_id}/{to}/{to_id}", c.association)
     router.add_delete("/_simulator/associations/{from}/{from_id}/{to}/{to_id}", c.association)
+
+
+def delay(body: dict[str, Any]) -> int | None:
+    """An explicit indexing delay for this change (ms after its timestamp), None = drawn."""
+    value = body.get("indexing_delay_ms")
+    return None if value is None else int(value)
 
 
 def timestamp(value: Any) -> int | None:
@@ -84,7 +95,10 @@ class ControlRoutes:
     async def create(self, request: web.Request) -> web.Response:
         body = await json_body(request)
         obj = self.portal.create_object(
-            request.match_info["type"], body.get("properties") or {}, timestamp(body.get("timestamp"))
+            request.match_info["type"],
+            body.get("properties") or {},
+            timestamp(body.get("timestamp")),
+            delay(body),
         )
         return json_response(obj, 201)
 
@@ -101,15 +115,46 @@ class ControlRoutes:
             request.match_info["id"],
             body.get("properties") or {},
             timestamp(body.get("timestamp")),
+            delay(body),
         )
         return json_response(obj)
 
     async def archive(self, request: web.Request) -> web.Response:
         body = await json_body(request)
-        self.portal.archive_object(
-            request.match_info["type"], request.match_info["id"], timestamp(body.get("timestamp"))
+        t, obj_id = request.match_info["type"], request.match_info["id"]
+        self.portal.archive_object(t, obj_id, timestamp(body.get("timestamp")), delay(body))
+        return json_response(self.portal.get_object(t, obj_id))
+
+    async def merge(self, request: web.Request) -> web.Response:
+        """HubSpot's merge body: {"primaryObjectId", "objectIdToMerge"} [hubspot-api.md §10]."""
+        body = await json_body(request)
+        obj = self.portal.merge_objects(
+            request.match_info["type"],
+            str(body["primaryObjectId"]),
+            str(body["objectIdToMerge"]),
+            timestamp(body.get("timestamp")),
+            delay(body),
         )
-        return json_response(self.portal.get_object(request.match_info["type"], request.match_info["id"]))
+        return json_response(obj, 201)
+
+    async def delete(self, request: web.Request) -> web.Response:
+        """Hard delete (GDPR delete, or one record of the recycle-bin purge)."""
+        body = await json_body(request)
+        self.portal.delete_object(request.match_info["type"], request.match_info["id"], delay(body))
+        return web.Response(status=204)
+
+    async def purge(self, request: web.Request) -> web.Response:
+        """Purge the recycle bin: hard-delete records archived before `archived_before` (default: all)."""
+        body = await json_body(request)
+        gone = self.portal.purge_archived(request.match_info["type"], timestamp(body.get("archived_before")))
+        return json_response({"deleted": gone})
+
+    async def truth(self, request: web.Request) -> web.Response:
+        return json_response(self.portal.truth(request.match_info["type"]))
+
+    async def flush_index(self, request: web.Request) -> web.Response:
+        self.portal.flush_indexing()
+        return json_response({"indexing_pending": 0})
 
     async def association(self, request: web.Request) -> web.Response:
         m = request.match_info

@@ -72,8 +72,9 @@ class ObjectRoutes:
         q = request.rel_url.query
         if not raw_id.isdigit():
             raise ApiError(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
-        oid = int(raw_id)
-        if not self.portal.exists(t, oid) or self.portal.is_archived(t, oid) != is_true(q, "archived"):
+        # a merged-away id answers with the record its merge created, under that id [§13 "Merges"]
+        oid = self.portal.resolve_id(t, raw_id)
+        if oid is None or self.portal.is_archived(t, oid) != is_true(q, "archived"):
             raise ApiError(404, "resource not found", None)
         props = multi(q, "properties") or list(OBJECT_TYPES[t].defaults)
         with self.portal.lock:
