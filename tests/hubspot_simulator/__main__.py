@@ -7,7 +7,7 @@ import asyncio
 import signal
 import sys
 
-from .config import SimulatorConfig
+from .config import REALISTIC_INDEXING, SimulatorConfig
 from .server import Simulator
 
 
@@ -26,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     p.add_argument("--anchor-ms", type=int, default=None)
     p.add_argument("--extra-properties", type=int, default=0)
     p.add_argument("--archived-fraction", type=float, default=0.01)
+    p.add_argument("--id-layout", choices=("dense", "sparse"), default="dense")
+    p.add_argument("--list-cursor", choices=("id", "opaque"), default="id")
     p.add_argument("--token", action="append", default=None, help="valid bearer token (repeatable)")
     p.add_argument("--expired-token", action="append", default=[])
     p.add_argument("--client-id", default="test-client-id")
@@ -45,10 +47,23 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     p.add_argument("--associations-limit", type=int, default=100, help="v4 associations per burst window")
     p.add_argument("--daily-limit", type=int, default=250_000)
     p.add_argument("--no-rate-limits", action="store_true")
-    p.add_argument("--indexing-delay-ms", type=int, default=0)
+    p.add_argument("--indexing-delay-ms", type=int, default=0, help="most changes reach search within this")
+    p.add_argument("--late-indexing-fraction", type=float, default=0.0, help="... these much later")
+    p.add_argument("--late-indexing-max-ms", type=int, default=1_800_000)
+    p.add_argument(
+        "--realistic-indexing",
+        action="store_true",
+        help=f"search lag as on real portals: {REALISTIC_INDEXING} (overrides the three above)",
+    )
     p.add_argument("--max-request-target", type=int, default=16_000)
     p.add_argument("--association-page-size", type=int, default=500)
     a = p.parse_args(argv)
+    indexing = {
+        "indexing_delay_ms": a.indexing_delay_ms,
+        "late_indexing_fraction": a.late_indexing_fraction,
+        "late_indexing_max_ms": a.late_indexing_max_ms,
+        **(REALISTIC_INDEXING if a.realistic_indexing else {}),
+    }
     return SimulatorConfig(
         host=a.host,
         port=a.port,
@@ -63,6 +78,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         anchor_ms=a.anchor_ms,
         extra_properties=a.extra_properties,
         archived_fraction=a.archived_fraction,
+        id_layout=a.id_layout,
+        list_cursor=a.list_cursor,
         access_tokens=tuple(a.token or ["test-token"]),
         expired_tokens=tuple(a.expired_token),
         client_id=a.client_id,
@@ -81,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         associations_limit=a.associations_limit,
         daily_limit=a.daily_limit,
         rate_limits_enabled=not a.no_rate_limits,
-        indexing_delay_ms=a.indexing_delay_ms,
+        **indexing,
         max_request_target=a.max_request_target,
         association_page_size=a.association_page_size,
     )

@@ -27,6 +27,8 @@ RUNTIME_FIELDS = frozenset(
         "daily_limit",
         "search_daily_headers",
         "indexing_delay_ms",
+        "late_indexing_fraction",
+        "late_indexing_max_ms",
         "max_request_target",
         "association_page_size",
         "embedded_associations_limit",
@@ -37,8 +39,21 @@ RUNTIME_FIELDS = frozenset(
         "missing_scopes",
         "always_include_system_properties",
         "association_missing_errors",
+        "list_cursor",
     }
 )
+# What search lag looks like on real portals: "a few moments" for most changes [hubspot-api.md §3.6; Okta's
+# connector waits 10 s after a create], a few much later, up to 30 minutes [§13 "Search indexing lag"].
+REALISTIC_INDEXING: dict[str, Any] = {
+    "indexing_delay_ms": 10_000,
+    "late_indexing_fraction": 0.02,
+    "late_indexing_max_ms": 1_800_000,
+}
+CHOICES = {
+    "id_layout": ("dense", "sparse"),
+    "list_cursor": ("id", "opaque"),
+    "over_limit": ("error", "clamp"),
+}
 
 
 @dataclass
@@ -58,6 +73,10 @@ class SimulatorConfig:
     anchor_ms: int | None = None
     archived_fraction: float = 0.01
     extra_properties: int = 0  # extra custom properties per object type (long realistic names)
+    # "dense": ids 1..N; "sparse": small ids first, then 10-11 digit ids with large gaps, as on real portals
+    id_layout: str = "dense"
+    # list `after`: "id" = the last id + 1 [hubspot-api.md §2.1]; "opaque" = a token to pass back unchanged
+    list_cursor: str = "id"
     # --- network ----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 0
@@ -94,8 +113,10 @@ class SimulatorConfig:
     associations_limit: int = 100
     daily_limit: int = 250_000
     search_daily_headers: bool = False
-    # --- consistency ------------------------------------------------------------------------------
-    indexing_delay_ms: int = 0
+    # --- consistency (indexing.py) ------------------------------------------------------------------
+    indexing_delay_ms: int = 0  # most changes reach search within this (uniform in [half, all] of it)
+    late_indexing_fraction: float = 0.0  # ... these much later: uniform up to late_indexing_max_ms
+    late_indexing_max_ms: int = 1_800_000
     # --- faults -----------------------------------------------------------------------------------
     latency_ms: float = 0.0
     latency_jitter_ms: float = 0.0
@@ -106,6 +127,11 @@ class SimulatorConfig:
     slow_ms: float = 0.0
     force_429: int = 0  # the next N API requests get 429
     fault_seed: int | None = None  # None = derived from seed
+
+    def __post_init__(self) -> None:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
 
     def with_overrides(self, **overrides: Any) -> SimulatorConfig:
         return dataclasses.replace(self, **overrides)
@@ -131,10 +157,18 @@ def coerce_runtime_value(name: str, value: Any) -> Any:  # noqa: PLR0911
         "association_missing_errors",
     }:
         return bool(value)
-    if name in {"latency_ms", "latency_jitter_ms", "error_rate", "drop_rate", "slow_rate", "slow_ms"}:
+    if name in {
+        "latency_ms",
+        "latency_jitter_ms",
+        "error_rate",
+        "drop_rate",
+        "slow_rate",
+        "slow_ms",
+        "late_indexing_fraction",
+    }:
         return float(value)
-    if name == "over_limit":
-        if value not in {"error", "clamp"}:
-            raise ValueError("over_limit must be 'error' or 'clamp'")
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}; got {value!r}")
         return value
     return int(value)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import time
 
+from .text_pools import CITIES, COMPANIES, COUNTRIES, DOMAINS, FIRST, JOBS, LAST, LOREM, PRODUCTS, TRANSLIT
+
 MASK64 = (1 << 64) - 1
 DAY_MS = 86_400_000
 TWO_YEARS_MS = 730 * DAY_MS
@@ -102,110 +104,6 @@ def format_phone(digits: str, variant: int) -> str:
             f"{d[:3]}-{d[3:6]}-{d[6:]} ext. 12",
         )
     return forms[variant % len(forms)]
-
-
-# --- text pools --------------------------------------------------------------------------------------------
-
-FIRST = (
-    "John",
-    "Maria",
-    "Иван",
-    "Мария",
-    "Алексей",
-    "王芳",
-    "李伟",
-    "さくら",
-    "Zoë",
-    "José",
-    "Ana 🌸",
-    "Émilie",
-    "Oleksandr",
-    "Fatima",
-    "Chen",
-    "O'Brien",
-    "Jean-Luc",
-    "Ольга",
-    "Даниил",
-    "Mike",
-)
-LAST = (
-    "Smith",
-    "Иванов",
-    "Петрова",
-    "山田",
-    "张",
-    "García",
-    "Müller",
-    "Nguyen",
-    "O'Connor",
-    "Kowalski",
-    "Смирнов",
-    "🚀 Rocket",
-    "de la Cruz",
-    "Ali",
-    "Brown",
-    "Łukasz",
-    "Søren",
-    "Тестов",
-    "Lee",
-    "Jones",
-)
-TRANSLIT = (
-    "john",
-    "maria",
-    "ivan",
-    "mariya",
-    "alexey",
-    "wang",
-    "li",
-    "sakura",
-    "zoe",
-    "jose",
-    "ana",
-    "emilie",
-    "oleksandr",
-    "fatima",
-    "chen",
-    "obrien",
-    "jeanluc",
-    "olga",
-    "daniil",
-    "mike",
-)
-DOMAINS = (
-    "gmail.com",
-    "yandex.ru",
-    "mail.ru",
-    "example.com",
-    "outlook.com",
-    "qq.com",
-    "company.io",
-    "ACME.COM",
-)
-COMPANIES = (
-    "Acme Corp",
-    "ООО Ромашка",  # noqa: RUF001
-    "株式会社テスト",
-    "Globex",
-    "Initech",
-    "Umbrella 🌂",
-    "Stark Industries",
-    "Hooli",
-    "",
-    "Wayne Enterprises",
-)
-CITIES = ("Moscow", "Москва", "Boston", "東京", "Berlin", "São Paulo", "Kyiv", "Новосибирск", "")
-COUNTRIES = ("Russia", "United States", "Japan", "Germany", "Brazil", "Ukraine", "Россия")
-JOBS = ("CEO", "Marketing Manager", "Разработчик", "Sales", "エンジニア", "Founder & CTO", "")
-PRODUCTS = ("Annual plan", "Консультация", "Coaching program", "VIP 💎", "Starter", "年間プラン")
-LOREM = (
-    "Customer asked about pricing. ",
-    "Перезвонить завтра. ",
-    "折り返し電話が必要です。 ",
-    "Left a voicemail 📞. ",
-    "Interested in the premium package; send the contract. ",
-    "Не отвечает, попробовать позже. ",  # noqa: RUF001
-)
 
 
 def long_text(rng: random.Random, min_kb: int = 20, max_kb: int = 60) -> str:

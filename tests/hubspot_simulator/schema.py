@@ -337,6 +337,7 @@ PROPERTY_SPECS: dict[str, list[PropSpec]] = {
         _p("description", "Deal Description", "string", "textarea", "dealinformation"),
         _p("hs_priority", "Priority", "enumeration", "select", "dealinformation", ("low", "medium", "high")),
         _p("num_associated_contacts", "Number of Contacts", "number", "number", "dealinformation"),
+        _p("hs_merged_object_ids", "Merged Deal IDs", "enumeration", "checkbox", "dealinformation", ()),
         _p("hs_deal_stage_probability", "Deal probability", "number", "number", "dealinformation"),
         _p(
             "qualified_status",
@@ -395,6 +396,7 @@ PROPERTY_SPECS: dict[str, list[PropSpec]] = {
         _p("createdate", "Create Date", "datetime", "date", "companyinformation"),
         _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "companyinformation"),
         _p("hs_object_id", "Record ID", "number", "number", "companyinformation"),
+        _p("hs_merged_object_ids", "Merged Company IDs", "enumeration", "checkbox", "companyinformation", ()),
     ],
     "tickets": [
         _p("subject", "Ticket name", "string", "text", "ticketinformation"),

@@ -1,29 +1,37 @@
 from __future__ import annotations
 
-from .conftest import api
+from .conftest import api, ctl, ids, search, unused_id
 
 
 def test_batch_read_200_and_207(hubspot_simulator):
     sim = hubspot_simulator
+    first, second = (str(i) for i in ids(sim, "contacts")[:2])
     r = api(
         sim,
         "POST",
         "/crm/v3/objects/contacts/batch/read",
-        json={"inputs": [{"id": "1"}, {"id": "2"}], "properties": ["email", "phone"]},
+        json={"inputs": [{"id": first}, {"id": second}], "properties": ["email", "phone"]},
     )
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "COMPLETE"
     assert {"startedAt", "completedAt"} <= set(body)
-    assert sorted(o["id"] for o in body["results"]) == ["1", "2"]
+    assert sorted(o["id"] for o in body["results"]) == sorted([first, second])
     assert "X-HubSpot-RateLimit-Remaining" in r.headers
-    r = api(sim, "POST", "/crm/v3/objects/calls/batch/read", json={"inputs": [{"id": "3"}, {"id": "99999"}]})
+    call, missing = ids(sim, "calls")[2], unused_id(sim, "calls")
+    r = api(
+        sim,
+        "POST",
+        "/crm/v3/objects/calls/batch/read",
+        json={"inputs": [{"id": str(call)}, {"id": str(missing)}]},
+    )
     assert r.status_code == 207
     body = r.json()
+    assert [o["id"] for o in body["results"]] == [str(call)]
     assert body["numErrors"] == 1
     err = body["errors"][0]
     assert err["category"] == "OBJECT_NOT_FOUND"
-    assert err["context"] == {"ids": ["99999"]}
+    assert err["context"] == {"ids": [str(missing)]}
     assert err["message"].startswith("Could not get some CALL objects")
 
 
@@ -48,16 +56,17 @@ def test_batch_read_limits_and_archived(hubspot_simulator):
 
 def test_v4_associations_batch_read_and_paging(make_simulator):
     sim = make_simulator(association_page_size=3)
-    expected = sim.portal.associated_ids("contacts", 1, "deals")
+    whale = str(ids(sim, "contacts")[0])  # the first contact has ~10% of all deals
+    expected = sim.portal.associated_ids("contacts", whale, "deals")
     assert len(expected) > 3
     got: list[int] = []
     after = None
     while True:
-        item = {"id": "1"} if after is None else {"id": "1", "after": after}
+        item = {"id": whale} if after is None else {"id": whale, "after": after}
         r = api(sim, "POST", "/crm/v4/associations/contacts/deals/batch/read", json={"inputs": [item]})
         assert r.status_code == 200
         (res,) = r.json()["results"]
-        assert res["from"] == {"id": "1"}
+        assert res["from"] == {"id": whale}
         for t in res["to"]:
             assert isinstance(t["toObjectId"], int)
             assert t["associationTypes"] == [{"category": "HUBSPOT_DEFINED", "typeId": 4, "label": None}]
@@ -71,22 +80,24 @@ def test_v4_associations_batch_read_and_paging(make_simulator):
 
 def test_v4_associations_missing_and_limits(hubspot_simulator):
     sim = hubspot_simulator
-    lonely = next(i for i in range(1, 201) if not sim.portal.associated_ids("contacts", i, "deals"))
+    contacts = ids(sim, "contacts")
+    lonely = next(i for i in contacts if not sim.portal.associated_ids("contacts", i, "deals"))
     r = api(
         sim,
         "POST",
         "/crm/v4/associations/contact/deal/batch/read",
-        json={"inputs": [{"id": "1"}, {"id": str(lonely)}]},
+        json={"inputs": [{"id": str(contacts[0])}, {"id": str(lonely)}]},
     )
     assert r.status_code == 207
-    assert [x["from"]["id"] for x in r.json()["results"]] == ["1"]
+    assert [x["from"]["id"] for x in r.json()["results"]] == [str(contacts[0])]
     assert r.json()["errors"][0]["context"] == {"fromObjectId": [str(lonely)]}
     r = api(
         sim,
         "POST",
         "/crm/v4/associations/calls/contacts/batch/read",
-        json={"inputs": [{"id": str(i)} for i in range(1, 81)]},
+        json={"inputs": [{"id": str(i)} for i in ids(sim, "calls")]},
     )
+    assert r.json()["results"]
     for res in r.json()["results"]:
         assert res["to"][0]["associationTypes"][0]["typeId"] == 194
     r = api(
@@ -156,3 +167,33 @@ def test_properties_endpoint(make_simulator):
         "results"
     ]
     assert any(o["properties"][names[0]] is not None for o in objs)
+
+
+def test_association_edits_leave_both_records_modified_dates_alone(hubspot_simulator):
+    """[hubspot-api.md §13 "Association edits do not move modified dates"]: an incremental read keyed on the
+    modified date never sees them; only association reads do."""
+    sim = hubspot_simulator
+    contact = ids(sim, "contacts")[3]
+    deal = next(
+        d for d in ids(sim, "deals") if d not in sim.portal.associated_ids("contacts", contact, "deals")
+    )
+
+    def state() -> tuple:
+        c = api(sim, "GET", f"/crm/v3/objects/contacts/{contact}?properties=num_associated_deals").json()
+        d = api(sim, "GET", f"/crm/v3/objects/deals/{deal}?properties=num_associated_contacts").json()
+        return c["updatedAt"], c["properties"], d["updatedAt"], d["properties"]
+
+    def v4(from_type: str, from_id: int, to_type: str) -> list[int]:
+        r = api(sim, "GET", f"/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}").json()
+        return [int(x["toObjectId"]) for x in r["results"]]
+
+    before = state()
+    since = {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(sim.portal.anchor_ms)}
+    assert ctl(sim, "PUT", f"/associations/contacts/{contact}/deals/{deal}").status_code == 200
+    assert deal in v4("contacts", contact, "deals")
+    assert contact in v4("deals", deal, "contacts")
+    assert state() == before
+    assert search(sim, "contacts", filterGroups=[{"filters": [since]}]).json()["total"] == 0
+    assert ctl(sim, "DELETE", f"/associations/contacts/{contact}/deals/{deal}").status_code == 200
+    assert deal not in v4("contacts", contact, "deals")
+    assert state() == before

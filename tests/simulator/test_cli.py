@@ -33,6 +33,10 @@ def test_cli_ready_line_and_sigterm():
             "150",
             "--latency-ms",
             "1",
+            "--id-layout",
+            "sparse",
+            "--list-cursor",
+            "opaque",
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -51,6 +55,8 @@ def test_cli_ready_line_and_sigterm():
         )
         assert r.status_code == 200
         assert r.headers["X-HubSpot-RateLimit-Max"] == "190"
+        assert max(int(o["id"]) for o in r.json()["results"]) > 10**9  # sparse ids
+        assert not r.json()["paging"]["next"]["after"].isdigit()  # opaque cursor
         config = requests.get(url + "/_simulator/config", timeout=10).json()
         assert config["counts"]["deals"] <= 20
         assert config["associations_limit"] == 150

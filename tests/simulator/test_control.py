@@ -1,22 +1,20 @@
 from __future__ import annotations
 
-import requests
-
-from .conftest import api, parse_dt
-
-
-def ctl(sim, method, path, **kw):
-    return requests.request(method, sim.url + "/_simulator" + path, timeout=10, **kw)
+from .conftest import api, ctl, ids, parse_dt, unused_id
 
 
 def test_modify_bumps_modified_date_and_shows_in_search(hubspot_simulator):
     sim = hubspot_simulator
-    before = api(sim, "GET", "/crm/v3/objects/contacts/5?properties=email").json()
+    contact = ids(sim, "contacts")[4]
+    before = api(sim, "GET", f"/crm/v3/objects/contacts/{contact}?properties=email").json()
     r = ctl(
-        sim, "PATCH", "/objects/contacts/5", json={"properties": {"email": "new@example.com", "phone": None}}
+        sim,
+        "PATCH",
+        f"/objects/contacts/{contact}",
+        json={"properties": {"email": "new@example.com", "phone": None}},
     )
     assert r.status_code == 200
-    after = api(sim, "GET", "/crm/v3/objects/contacts/5?properties=email,phone").json()
+    after = api(sim, "GET", f"/crm/v3/objects/contacts/{contact}?properties=email,phone").json()
     assert after["properties"]["email"] == "new@example.com"
     assert after["properties"]["phone"] is None
     assert parse_dt(after["updatedAt"]) > parse_dt(before["updatedAt"])
@@ -35,40 +33,43 @@ def test_modify_bumps_modified_date_and_shows_in_search(hubspot_simulator):
         ]
     }
     found = api(sim, "POST", "/crm/v3/objects/contacts/search", json=flt).json()
-    assert [o["id"] for o in found["results"]] == ["5"]
+    assert [o["id"] for o in found["results"]] == [str(contact)]
 
 
 def test_modify_with_explicit_timestamp(hubspot_simulator):
     sim = hubspot_simulator
+    deal = ids(sim, "deals")[2]
     ctl(
         sim,
         "PATCH",
-        "/objects/deals/3",
+        f"/objects/deals/{deal}",
         json={"properties": {"amount": "1"}, "timestamp": "2030-01-01T00:00:00Z"},
     )
-    obj = sim.portal.get_object("deals", "3")
+    obj = sim.portal.get_object("deals", deal)
     assert obj["updatedAt"] == "2030-01-01T00:00:00Z" == obj["properties"]["hs_lastmodifieddate"]
     assert obj["properties"]["amount"] == "1"
 
 
 def test_create_archive_and_associate(hubspot_simulator):
     sim = hubspot_simulator
+    highest = unused_id(sim, "calls") - 1
+    contact = ids(sim, "contacts")[6]
     created = ctl(
         sim, "POST", "/objects/calls", json={"properties": {"hs_call_to_number": "+7 (912) 345-67-89"}}
     )
     assert created.status_code == 201
     cid = created.json()["id"]
-    assert int(cid) == 81
-    r = ctl(sim, "PUT", f"/associations/calls/{cid}/contacts/7")
-    assert r.json()["to"] == ["7"]
+    assert int(cid) > highest  # new records get ids above every id so far [hubspot-api.md §13]
+    r = ctl(sim, "PUT", f"/associations/calls/{cid}/contacts/{contact}")
+    assert r.json()["to"] == [str(contact)]
     listed = api(
         sim, "GET", f"/crm/v3/objects/calls?after={cid}&associations=contacts&properties=hs_call_to_number"
     )
     obj = listed.json()["results"][0]
     assert obj["id"] == cid
-    assert obj["associations"]["contacts"]["results"][0]["id"] == "7"
-    assert str(cid) in [str(x) for x in sim.portal.associated_ids("contacts", 7, "calls")]
-    ctl(sim, "DELETE", f"/associations/calls/{cid}/contacts/7")
+    assert obj["associations"]["contacts"]["results"][0]["id"] == str(contact)
+    assert str(cid) in [str(x) for x in sim.portal.associated_ids("contacts", contact, "calls")]
+    ctl(sim, "DELETE", f"/associations/calls/{cid}/contacts/{contact}")
     assert sim.portal.associated_ids("calls", int(cid), "contacts") == []
     r = ctl(sim, "POST", f"/objects/calls/{cid}/archive", json={})
     assert r.json()["archived"] is True
@@ -114,8 +115,10 @@ def test_config_endpoint(hubspot_simulator):
 
 
 def test_control_errors(hubspot_simulator):
+    missing = unused_id(hubspot_simulator, "contacts")
     assert (
-        ctl(hubspot_simulator, "PATCH", "/objects/contacts/99999", json={"properties": {}}).status_code == 400
+        ctl(hubspot_simulator, "PATCH", f"/objects/contacts/{missing}", json={"properties": {}}).status_code
+        == 400
     )
-    assert ctl(hubspot_simulator, "GET", "/objects/contacts/99999").status_code == 404
+    assert ctl(hubspot_simulator, "GET", f"/objects/contacts/{missing}").status_code == 404
     assert ctl(hubspot_simulator, "POST", "/objects/widgets", json={}).status_code == 400

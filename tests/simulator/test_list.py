@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import api, parse_dt
+from .conftest import api, ids, parse_dt, unused_id
 
 
 def test_list_pages_through_everything_in_ascending_id_order(hubspot_simulator):
@@ -65,12 +65,14 @@ def test_link_replays_properties_and_repeated_params(hubspot_simulator):
     )
     body = r.json()
     assert set(body["results"][0]["properties"]) >= {"email", "phone", "vsl_watched"}
+    first = [int(o["id"]) for o in body["results"]]
     link = body["paging"]["next"]["link"]
     assert "properties=email" in link
     assert "limit=2" in link
-    assert "after=3" in link
+    assert f"after={first[-1] + 1}" in link
     again = api(sim, "GET", link).json()
-    assert [o["id"] for o in again["results"]] == ["3", "4"]
+    live = ids(sim, "contacts")
+    assert [o["id"] for o in again["results"]] == [str(i) for i in live[2:4]]
     assert set(again["results"][0]["properties"]) >= {"email", "phone", "vsl_watched"}
     # the same page fetched twice is identical (replayable)
     assert api(sim, "GET", link).json() == again
@@ -137,15 +139,15 @@ def test_embedded_associations_shape(hubspot_simulator):
 
 def test_embedded_associations_paging(make_simulator):
     sim = make_simulator(embedded_associations_limit=2)
-    whale = max(range(1, 201), key=lambda i: len(sim.portal.associated_ids("contacts", i, "deals")))
-    ids = sim.portal.associated_ids("contacts", whale, "deals")
-    assert len(ids) > 2
+    whale = max(ids(sim, "contacts"), key=lambda i: len(sim.portal.associated_ids("contacts", i, "deals")))
+    deals = sim.portal.associated_ids("contacts", whale, "deals")
+    assert len(deals) > 2
     obj = api(sim, "GET", f"/crm/v3/objects/contacts/{whale}?associations=deals").json()
     entry = obj["associations"]["deals"]
     assert len(entry["results"]) == 2
     rest = api(sim, "GET", entry["paging"]["next"]["link"]).json()
     got = [x["id"] for x in entry["results"]] + [str(x["toObjectId"]) for x in rest["results"]]
-    assert got == [str(i) for i in ids]
+    assert got == [str(i) for i in deals]
 
 
 def test_archived_listing(hubspot_simulator):
@@ -163,10 +165,11 @@ def test_archived_listing(hubspot_simulator):
 
 def test_get_single_object_and_404(hubspot_simulator):
     sim = hubspot_simulator
-    r = api(sim, "GET", "/crm/v3/objects/contacts/17?properties=email")
+    some = ids(sim, "contacts")[16]
+    r = api(sim, "GET", f"/crm/v3/objects/contacts/{some}?properties=email")
     assert r.status_code == 200
-    assert r.json()["id"] == "17"
-    r = api(sim, "GET", "/crm/v3/objects/contacts/999999")
+    assert r.json()["id"] == str(some)
+    r = api(sim, "GET", f"/crm/v3/objects/contacts/{unused_id(sim, 'contacts')}")
     assert r.status_code == 404
     assert r.json() == {
         "status": "error",
@@ -182,7 +185,7 @@ def test_full_page_with_all_properties_is_json_safe(make_simulator):
         sim,
         "POST",
         "/crm/v3/objects/contacts/batch/read",
-        json={"inputs": [{"id": str(i)} for i in range(1, 101)], "properties": names},
+        json={"inputs": [{"id": str(i)} for i in ids(sim, "contacts")[:100]], "properties": names},
     ).content
     json.loads(raw)
 

@@ -1,0 +1,17 @@
+"""HubSpot endpoint families and the control API, one module each; `add_all` registers every route."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from . import associations, batch, control, oauth, objects, properties, search
+
+if TYPE_CHECKING:
+    from ..server import Simulator
+
+
+def add_all(router: web.UrlDispatcher, sim: Simulator) -> None:
+    for family in (oauth, properties, objects, search, batch, associations, control):
+        family.add_routes(router, sim)
