@@ -21,8 +21,16 @@ PERMISSIVE_LIMITS: dict[str, Any] = {
     "daily_limit": 100_000_000,
 }
 
-# Small portal for the in-process tap tests.
+# How a portal numbers its objects and what its list cursor is (shared/hubspot-api.md §13 "Ids are sparse").
+LAYOUTS: dict[str, dict[str, Any]] = {
+    "dense": {"id_layout": "dense", "list_cursor": "id"},
+    "sparse": {"id_layout": "sparse", "list_cursor": "id"},
+    "opaque": {"id_layout": "sparse", "list_cursor": "opaque"},
+}
+
+# Small portal for the in-process tap tests, numbered as real portals are.
 TAP_PORTAL: dict[str, Any] = {
+    **LAYOUTS["sparse"],
     "contacts": 120,
     "deals": 30,
     "calls": 50,

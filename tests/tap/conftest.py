@@ -16,12 +16,26 @@ import pytest
 
 from tap_hubspot_raw.tap import TapHubspotRaw
 from tests.harness.fast_tap import FastTap
+from tests.harness.presets import LAYOUTS, generous_tap_config
 from tests.harness.presets import TAP_PORTAL as PORTAL
 from tests.harness.presets import TAP_TOKEN as TOKEN
-from tests.harness.presets import generous_tap_config
 from tests.hubspot_simulator import Simulator
 
-__all__ = ["PORTAL", "TOKEN", "TapOutput", "run_tap", "start_tap_process", "tap_config"]
+__all__ = [
+    "LAYOUTS",
+    "PORTAL",
+    "TOKEN",
+    "TapOutput",
+    "live_ids",
+    "run_tap",
+    "start_tap_process",
+    "tap_config",
+]
+
+
+def live_ids(sim: Simulator, object_type: str) -> list[str]:
+    """The portal's live ids of ``object_type``, ascending (tests pick objects by position, not by id)."""
+    return [str(i) for i in sim.portal.iter_ids(object_type)]
 
 
 def tap_config(sim: Simulator, **overrides: Any) -> dict[str, Any]:
@@ -102,6 +116,12 @@ def start_tap_process(tmp_path: Path, config: dict, state: dict | None = None) -
     # Its log goes to a file: an unread stderr pipe would fill up and block the tap.
     with (tmp_path / "tap.stderr").open("w") as log:
         return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True)
+
+
+@pytest.fixture(params=list(LAYOUTS))
+def layout(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Each id layout in turn: dense ids, sparse ids, sparse ids behind an opaque list cursor."""
+    return dict(LAYOUTS[request.param])
 
 
 @pytest.fixture

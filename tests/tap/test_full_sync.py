@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from tests.hubspot_simulator import Simulator
-from tests.tap.conftest import PORTAL, run_tap, tap_config
+from tests.tap.conftest import PORTAL, live_ids, run_tap, tap_config
 
 ASSOCIATIONS = {"contacts": ("deals", "calls"), "deals": ("contacts",), "calls": ("contacts",)}
 
@@ -31,19 +31,31 @@ def assert_faithful_copy(sim: Simulator, records: list[dict], object_type: str) 
             assert sorted(got) == sorted(expected["associations"].get(to_type, []))
 
 
-def test_full_sync_emits_every_object_once_with_exact_values_and_complete_associations(make_simulator):
+def test_full_sync_emits_every_object_once_with_exact_values_and_complete_associations(
+    make_simulator, layout
+):
     sim = make_simulator(
-        **{**PORTAL, "archived_fraction": 0.05, "embedded_associations_limit": 2, "association_page_size": 3}
+        **{
+            **PORTAL,
+            **layout,
+            "archived_fraction": 0.05,
+            "embedded_associations_limit": 2,
+            "association_page_size": 3,
+        }
     )
-    for call_id in range(1, 31):  # one contact with far more calls than an embedded/association page
-        sim.portal.add_association("contacts", 1, "calls", call_id)
-    sim.portal.update_object("contacts", 2, {"firstname": "", "lastname": 'Ünïcødé "quoted" ,comma'})
+    contacts = live_ids(sim, "contacts")
+    for call_id in live_ids(sim, "calls")[:30]:  # a contact with far more calls than an embedded/v4 page
+        sim.portal.add_association("contacts", contacts[0], "calls", call_id)
+    odd = {"firstname": "", "lastname": 'Ünïcødé "quoted" ,comma'}
+    sim.portal.update_object("contacts", contacts[1], odd)
+    for object_type in ("contacts", "deals", "calls"):  # at least one archived object of each type
+        sim.portal.archive_object(object_type, live_ids(sim, object_type)[-1])
 
     out = run_tap(tap_config(sim))
 
     for object_type in ("contacts", "deals", "calls"):
         assert_faithful_copy(sim, out.records[object_type], object_type)
-    first = next(r for r in out.records["contacts"] if r["id"] == "1")
+    first = next(r for r in out.records["contacts"] if r["id"] == contacts[0])
     assert len(first["associations"]["calls"]) > 10  # several v4 pages of 3
     assert sim.stats()["by_kind"]["associations"] > 0  # truncated embeds were completed via v4
 
@@ -107,7 +119,7 @@ def test_oauth_refresh_token_is_exchanged_once_and_shared_by_all_streams(portal_
 def test_progress_is_logged_per_stream_with_counts_and_search_totals(portal_sim, caplog):
     caplog.set_level(logging.INFO)
     first = run_tap(tap_config(portal_sim, object_types=["contacts"]))
-    portal_sim.portal.update_object("contacts", 4, {"firstname": "Again"})
+    portal_sim.portal.update_object("contacts", live_ids(portal_sim, "contacts")[3], {"firstname": "Again"})
     run_tap(tap_config(portal_sim, object_types=["contacts"]), state=first.state)
     live = sum(1 for _ in portal_sim.portal.iter_ids("contacts"))
     assert f"contacts (live): {live} of {live} records" in caplog.text

@@ -7,7 +7,7 @@ import json
 import time
 
 from tap_hubspot_raw.pagination import to_epoch_ms, to_iso
-from tests.tap.conftest import PORTAL, TapOutput, run_tap, start_tap_process, tap_config
+from tests.tap.conftest import PORTAL, TapOutput, live_ids, run_tap, start_tap_process, tap_config
 
 
 def bookmark_ms(state: dict, stream: str) -> int:
@@ -34,22 +34,23 @@ def test_given_no_changes_then_no_records_and_at_most_two_requests_per_stream(po
 def test_given_n_changes_then_exactly_those_are_emitted_and_the_bookmark_advances(portal_sim):
     config = tap_config(portal_sim, lookback_minutes=5)
     first = run_tap(config)
-    changed_contacts = {"3", "17", "42", "99", "100"}
+    contacts, deals = live_ids(portal_sim, "contacts"), live_ids(portal_sim, "deals")
+    changed_contacts = {contacts[i] for i in (2, 16, 41, 98, 99)}
     for object_id in changed_contacts:
         portal_sim.portal.update_object("contacts", object_id, {"firstname": f"Changed {object_id}"})
-    portal_sim.portal.update_object("deals", 7, {"amount": "123.45"})
-    portal_sim.portal.add_association("contacts", 3, "deals", 9)
+    portal_sim.portal.update_object("deals", deals[6], {"amount": "123.45"})
+    portal_sim.portal.add_association("contacts", contacts[2], "deals", deals[8])
     before_run = int(time.time() * 1000)
     time.sleep(0.01)  # bounds are inclusive: a change in the very millisecond the run starts is re-read
 
     second = run_tap(config, state=first.state, catalog=first.catalog())
 
     assert set(second.ids("contacts")) == changed_contacts
-    assert second.ids("deals") == ["7"]
+    assert second.ids("deals") == [deals[6]]
     assert second.ids("calls") == []
-    contact = next(r for r in second.records["contacts"] if r["id"] == "3")
-    assert contact["properties"]["firstname"] == "Changed 3"
-    assert "9" in contact["associations"]["deals"]  # associations re-read for changed objects
+    contact = next(r for r in second.records["contacts"] if r["id"] == contacts[2])
+    assert contact["properties"]["firstname"] == f"Changed {contacts[2]}"
+    assert deals[8] in contact["associations"]["deals"]  # associations re-read for changed objects
     assert second.records["deals"][0]["properties"]["amount"] == "123.45"
     for stream in ("contacts", "deals", "calls"):
         assert before_run - 5_000 <= bookmark_ms(second.state, stream) <= int(time.time() * 1000)
@@ -57,7 +58,7 @@ def test_given_n_changes_then_exactly_those_are_emitted_and_the_bookmark_advance
     # The lookback re-reads exactly what it covers (objects changed within it), nothing else.
     third = run_tap(config, state=second.state, catalog=first.catalog())
     assert set(third.ids("contacts")) == changed_contacts
-    assert third.ids("deals") == ["7"]
+    assert third.ids("deals") == [deals[6]]
     fourth = run_tap({**config, "lookback_minutes": 0}, state=second.state, catalog=first.catalog())
     assert sum(len(r) for r in fourth.records.values()) == 0
 
@@ -65,20 +66,21 @@ def test_given_n_changes_then_exactly_those_are_emitted_and_the_bookmark_advance
 def test_given_objects_archived_since_the_bookmark_then_they_arrive_flagged_archived(portal_sim):
     config = tap_config(portal_sim)
     first = run_tap(config)
-    for object_id in (5, 6, 8):
+    gone = {live_ids(portal_sim, "contacts")[i] for i in (4, 5, 7)}
+    for object_id in gone:
         portal_sim.portal.archive_object("contacts", object_id)
 
     second = run_tap(config, state=first.state, catalog=first.catalog())
 
     archived = {r["id"]: r for r in second.records["contacts"]}
-    assert set(archived) == {"5", "6", "8"}
+    assert set(archived) == gone
     assert all(r["archived"] is True and r["archivedAt"] for r in archived.values())
 
 
 def test_given_10400_changes_sharing_timestamps_then_each_is_emitted_once(make_simulator):
     sim = make_simulator(**{**PORTAL, "contacts": 11_000, "deals": 5, "calls": 5})
     base = int(time.time() * 1000) - 60_000
-    changed = [str(i) for i in range(1, 10_401)]
+    changed = live_ids(sim, "contacts")[:10_400]
     for index, object_id in enumerate(changed):
         # 6,000 on one millisecond (more than a search page and than the 10k window allows to page
         # with offsets together with the rest), the others four to a millisecond.
@@ -107,16 +109,17 @@ def test_given_an_object_modified_during_the_sync_then_the_next_run_emits_it(mak
     process = start_tap_process(tmp_path, config, state=first.state)
     assert process.stdout is not None
     lines = [process.stdout.readline()]  # the run has started: its search window is fixed
-    sim.portal.update_object("contacts", 11, {"firstname": "During"})
+    during_id = live_ids(sim, "contacts")[10]
+    sim.portal.update_object("contacts", during_id, {"firstname": "During"})
     lines += process.stdout.readlines()
     assert process.wait(timeout=60) == 0
     during = TapOutput.parse("".join(lines))
-    modified = sim.portal.get_object("contacts", 11)["updatedAt"]
+    modified = sim.portal.get_object("contacts", during_id)["updatedAt"]
     assert bookmark_ms(during.state, "contacts") < to_epoch_ms(modified)
 
     after = run_tap(config, state=during.state)
-    assert "11" in after.ids("contacts")
-    record = next(r for r in after.records["contacts"] if r["id"] == "11")
+    assert during_id in after.ids("contacts")
+    record = next(r for r in after.records["contacts"] if r["id"] == during_id)
     assert record["properties"]["firstname"] == "During"
 
 
@@ -127,7 +130,7 @@ def test_given_a_run_killed_mid_stream_then_resuming_from_its_last_state_deliver
     config = tap_config(sim, object_types=["contacts"])
     first = run_tap(config)
     base = bookmark_ms(first.state, "contacts") + 1
-    changed = {str(i) for i in range(1, 2_401)}
+    changed = set(live_ids(sim, "contacts")[:2_400])
     for index, object_id in enumerate(sorted(changed, key=int)):
         sim.portal.update_object("contacts", object_id, {"city": "Resumed"}, timestamp_ms=base + index // 3)
     sim.reset_stats()

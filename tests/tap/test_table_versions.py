@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tap_hubspot_raw.pagination import to_epoch_ms
-from tests.tap.conftest import run_tap, tap_config
+from tests.tap.conftest import live_ids, run_tap, tap_config
 
 
 def messages(text: str) -> list[dict[str, Any]]:
@@ -32,7 +32,7 @@ def test_a_full_sync_stamps_every_record_and_activates_its_version_after_the_las
 
 def test_incremental_runs_and_start_date_filtered_full_syncs_activate_nothing(portal_sim):
     first = run_tap(tap_config(portal_sim))
-    portal_sim.portal.update_object("contacts", 5, {"firstname": "Changed"})
+    portal_sim.portal.update_object("contacts", live_ids(portal_sim, "contacts")[4], {"firstname": "Changed"})
     filtered = run_tap(tap_config(portal_sim, start_date="2020-01-01T00:00:00Z"))
     incremental = run_tap(tap_config(portal_sim), state=first.state, catalog=first.catalog())
 
