@@ -46,7 +46,12 @@ from tests.local_postgres import LocalPostgres  # noqa: E402
 DATA = ROOT / ".data"
 PG_DATA = DATA / "bench-postgres"
 WORK = DATA / "bench"
-PORTALS = {"seed": seed_portal, "memory": memory_portal}
+PORTALS = {
+    "seed": seed_portal,
+    "seed-sparse": lambda scale: seed_portal(scale, "sparse"),
+    "seed-opaque": lambda scale: seed_portal(scale, "opaque"),
+    "memory": memory_portal,
+}
 
 
 def log(message: str) -> None:
@@ -136,8 +141,10 @@ class Bench:
     def simulator(self, portal: str) -> SimulatorProcess:
         """The portal's simulator, started once; the seed portal's is stopped while the memory one runs."""
         if portal not in self.simulators:
+            for other in [name for name in self.simulators if name != "seed"]:
+                self.simulators.pop(other).stop()  # frees its memory and CPU for the measurement
             if portal == "memory" and "seed" in self.simulators:
-                self.simulators.pop("seed").stop()  # frees its memory and CPU for the measurement
+                self.simulators.pop("seed").stop()
                 self.baseline = None
             preset = self.preset(portal)
             sizes = ", ".join(f"{preset[t]:,} {t}" for t in ("contacts", "deals", "calls"))
@@ -245,8 +252,9 @@ class Bench:
         changed: dict[str, set[int]] = {}
         for object_type, (prop, wanted) in change_plan(sizes, count).items():
             ids = changed.setdefault(object_type, set())
+            live = sim.live_ids(object_type)
             while len(ids) < wanted:
-                object_id = rng.randint(1, sizes[object_type])
+                object_id = rng.choice(live)
                 if object_id not in ids and sim.update_object(
                     object_type, object_id, {prop: f"Bench {stamp} #{object_id}"}
                 ):

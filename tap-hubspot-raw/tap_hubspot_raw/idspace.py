@@ -3,9 +3,8 @@
 HubSpot lists ascend by id and a search can filter and sort on ``hs_object_id``, so a full sync can be split
 by id: every worker claims an id range, reads every live object in it, and no two claims overlap. Real
 portals number ids sparsely (early records small and close together, later ones 10-11 digits with large
-gaps; ``shared/hubspot-api.md`` §13), so claims are sized from what the workers have seen, never from the
-average density of the whole id space: list claims from the density of the last list pages near the bottom,
-search claims from HubSpot's own count of a range (see :mod:`tap_hubspot_raw.plans.parallel`).
+gaps; ``shared/hubspot-api.md`` §13), so claims are never sized by the density of the id space: each is fixed
+by HubSpot's own count of the objects it holds (see :mod:`tap_hubspot_raw.plans.parallel`).
 """
 
 from __future__ import annotations
@@ -74,10 +73,6 @@ class IdSpace:
         self._free = subtract_ranges(IdRange(0, ID_CEILING), done)
         self.top: int | None = None
         self.top_known = threading.Event()
-        self._density: float | None = None  # live records per id near the bottom of the unclaimed space
-        self._density_at = -1  # where that density was seen (the highest list page wins)
-        self.unclaimed: int | None = None  # objects not claimed yet, as search last counted them
-        self._searchers = 0  # search workers still claiming
 
     def set_top(self, top: int) -> None:
         """Bound the space at ``top``: ids above it are read separately (created after the search probe)."""
@@ -92,53 +87,15 @@ class IdSpace:
         with self._lock:
             return list(self._free)
 
-    @property
-    def starts_at_zero(self) -> bool:
-        """Whether nothing at the bottom of the id space is claimed or done yet."""
+    def lowest(self) -> IdRange | None:
+        """The lowest unclaimed range (below the top), or None."""
         with self._lock:
-            return bool(self._free) and self._free[0].low == 0
+            return self._free[0] if self.top is not None and self._free else None
 
-    def exhausted(self) -> bool:
-        """Whether every id below the top has been claimed."""
+    def highest(self) -> IdRange | None:
+        """The highest unclaimed range (below the top), or None."""
         with self._lock:
-            return self.top is not None and not self._free
-
-    # List side ----------------------------------------------------------------------------------
-
-    def observe_density(self, records: int, low: int, high: int) -> None:
-        """A list page found ``records`` live objects in ``[low, high)``.
-
-        The highest page seen sets the density list claims are sized by (an empty stretch counts as half an
-        object, so claims widen past it).
-        """
-        if high <= low:
-            return
-        with self._lock:
-            if high >= self._density_at:
-                self._density = max(records, 0.5) / (high - low)
-                self._density_at = high
-
-    def claim_bottom(self, records: int, page_size: int = 1) -> IdRange | None:
-        """Claim the ids at the bottom of the unclaimed space that should hold about ``records`` objects, a
-        whole number of ``page_size`` pages (so a claim's last page is not cut short).
-
-        None when all is claimed, the top is not known yet, or what is left is better read by search: once
-        the unclaimed space is one stretch holding less than two claims' worth (by search's count), search
-        claims it, exactly and in small pieces, so the workers finish together with no page cut short.
-        """
-        with self._lock:
-            if self.top is None or not self._free:
-                return None
-            records = max(page_size, records - records % page_size)
-            if self._searchers and len(self._free) == 1 and self.unclaimed is not None:
-                if self.unclaimed < 2 * records:
-                    return None
-                self.unclaimed -= records
-            lowest = self._free[0]
-            width = max(1, round(records / (self._density or 1.0)))
-            claim = IdRange(lowest.low, min(lowest.low + width, lowest.high))
-            self._remove(claim)
-            return claim
+            return self._free[-1] if self.top is not None and self._free else None
 
     def advance(self, ids: list[int]) -> tuple[int, bool, IdRange | None]:
         """A sequential list read ``ids`` (ascending) from the bottom: how many of them are its own, whether
@@ -156,40 +113,21 @@ class IdSpace:
             self._remove(done)
             return kept, kept < len(ids), done
 
-    def release(self, claim: IdRange) -> None:
-        """Give an unread part of a claim back (its worker stopped early)."""
+    def take_bottom(self, low: int, high: int) -> IdRange | None:
+        """Claim the unclaimed ids in ``[low, high)`` of the range starting at ``low`` (search may have
+        claimed its top meanwhile); None when that range is gone."""
         with self._lock:
-            if claim.width > 0:
-                self._free = merge_ranges([*self._free, claim])
+            starting = next((r for r in self._free if r.low == low), None)
+            if starting is None:
+                return None
+            claim = IdRange(low, min(high, starting.high))
+            self._remove(claim)
+            return claim
 
-    # Search side --------------------------------------------------------------------------------
-
-    def add_searchers(self, count: int) -> None:
-        """``count`` search workers will claim from the top until :meth:`retire_searcher` lets them go."""
-        with self._lock:
-            self._searchers += count
-
-    def retire_searcher(self) -> bool:
-        """A search worker found nothing to claim: it may stop only if nothing is unclaimed (a list worker may
-        have given a range back meanwhile); then list workers no longer leave the last stretch to search."""
-        with self._lock:
-            if self._free:
-                return False
-            self._searchers -= 1
-            return True
-
-    def highest(self) -> IdRange | None:
-        """The highest unclaimed range (below the top), or None."""
-        with self._lock:
-            return self._free[-1] if self.top is not None and self._free else None
-
-    def take_top(self, low: int, high: int, *, left: int | None = None) -> IdRange | None:
+    def take_top(self, low: int, high: int) -> IdRange | None:
         """Claim the unclaimed ids in ``[low, high)`` of the range ending at ``high`` (list workers may have
-        claimed its bottom meanwhile); None when that range is gone. ``left``: how many objects search counted
-        below the claim."""
+        claimed its bottom meanwhile); None when that range is gone."""
         with self._lock:
-            if left is not None:
-                self.unclaimed = left
             ending = next((r for r in reversed(self._free) if r.high == high), None)
             if ending is None:
                 return None

@@ -30,6 +30,8 @@ CLI_FLAGS = (
     "tickets",
     "meetings",
     "seed",
+    "id_layout",
+    "list_cursor",
     "anchor_ms",
     "latency_ms",
     "burst_limit",
@@ -78,6 +80,11 @@ class SimulatorControl:
     def update_config(self, **changes: Any) -> None:
         """Change runtime settings (latency, limits, faults, tokens)."""
         self._call("PATCH", "/_simulator/config", changes)
+
+    def live_ids(self, object_type: str) -> list[int]:
+        """The portal's live ids of ``object_type``, ascending."""
+        truth = self._call("GET", f"/_simulator/truth/{object_type}").json()
+        return sorted(int(i) for i in truth["live_ids"])
 
     def update_object(
         self,

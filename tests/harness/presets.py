@@ -77,9 +77,10 @@ def scaled(sizes: dict[str, int], scale: int) -> dict[str, int]:
     return {name: max(count // scale, 1) for name, count in sizes.items()}
 
 
-def seed_portal(scale: int = 1) -> dict[str, Any]:
-    """The benchmark's seed-sized portal: 250 ms per request, free-tier limits."""
+def seed_portal(scale: int = 1, layout: str = "dense") -> dict[str, Any]:
+    """The benchmark's seed-sized portal: 250 ms per request, free-tier limits, ids laid out as ``layout``."""
     return {
+        **LAYOUTS[layout],
         **scaled(SEED_SIZES, scale),
         "anchor_ms": BENCH_ANCHOR_MS,
         "latency_ms": BENCH_LATENCY_MS,

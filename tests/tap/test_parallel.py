@@ -152,7 +152,8 @@ def test_id_space_claims_are_disjoint_and_cover_everything():
     while True:
         highest = space.highest()
         top = space.take_top(max(highest.low, highest.high - 70), highest.high) if highest else None
-        bottom = space.claim_bottom(50)
+        lowest = space.lowest()
+        bottom = space.take_bottom(lowest.low, lowest.low + 50) if lowest else None
         if top is None and bottom is None:
             break
         claims += [c for c in (top, bottom) if c]

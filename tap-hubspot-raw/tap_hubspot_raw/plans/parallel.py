@@ -1,24 +1,26 @@
 """Full sync of one object type by several workers inside the portal's one shared budget.
 
-The id space (:class:`~tap_hubspot_raw.idspace.IdSpace`) is split between workers that meet in the middle:
+The id space (:class:`~tap_hubspot_raw.idspace.IdSpace`) is split into claims that workers read whole; every
+claim is fixed by *count*, so it holds about the same number of objects however sparse the ids are:
 
-- **search workers** (``POST .../search``, 200 per page, their own per-second budget) claim from the top down,
-  by *count*: a claim asks search for the objects below the top of the unclaimed space, sorted by id
-  descending, from offset ``size - 200``. That page is the bottom of the claim and fixes where it ends, and
-  HubSpot's ``total`` says how many objects are left, so every claim holds about ``size`` objects however
-  sparse the ids are. The rest of the claim is read by id keyset (no offsets beyond the first page, so
-  HubSpot's 10,000-result cap never applies). Associations come from the v4 batch endpoint.
-- **list workers** (``GET .../objects``, 100 per page, associations inline, 10-second budget) read from the
-  bottom up. The first list page is read with no cursor: if its ``paging.next.after`` is the last id + 1 and
-  its ids ascend (HubSpot's documented cursor, ``shared/hubspot-api.md`` §13), list workers claim id ranges
-  from the bottom and start each at ``after=low``, sizing them from the density of the list pages seen last
-  (so a dense run of early ids and a sparse run of later ones both make claims of about the same number of
-  objects), and giving back what a claim still holds after ``MAX_LIST_PAGES_PER_CLAIM`` pages. Otherwise the
-  cursor is opaque: one list worker pages sequentially from the start and search does the rest.
+- **search workers** (``POST .../search``, 200 per page, their own per-second budget) claim from the top down:
+  a search sorted by id *descending* from offset ``size - 200`` returns the claim's lowest page, which fixes
+  where the claim ends, and HubSpot's ``total`` says how many objects are left. The rest of the claim is read
+  by id keyset (no further offsets, so HubSpot's 10,000-result cap never applies); associations come from the
+  v4 batch endpoint.
+- **list workers** (``GET .../objects``, 100 per page, associations inline, 10-second budget) claim from the
+  bottom up the same way, sorted *ascending*: the search page at offset ``size - 200`` is the claim's top and
+  fixes its end, and the list endpoint reads the ``size - 200`` objects below it, starting at
+  ``after=<claim's low id>``. That needs HubSpot's documented list cursor, the last id + 1
+  (``shared/hubspot-api.md`` §13): the first list page is read with no cursor, and only if its
+  ``paging.next.after`` is its last id + 1 and its ids ascend do list workers claim; otherwise the cursor is
+  opaque, one list worker pages sequentially from the start and search does the rest.
 - one worker sweeps ``archived=true`` from the list endpoint at the same time.
 
-Objects above the top found at the start (created meanwhile) are read by a last list request in id-cursor
-mode, otherwise by the next incremental run (its window starts before this sync's start).
+Once what is left is less than two claims, list workers stop claiming and search finishes in small claims, so
+the workers finish together. Objects above the top found at the start (created meanwhile) are read by a last
+list request in id-cursor mode, otherwise by the next incremental run (its window starts before this sync's
+start).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from tap_hubspot_raw.api import ASSOCIATIONS_BATCH_SIZE, LIST_PAGE_SIZE, SEARCH_PAGE_SIZE
+from tap_hubspot_raw.api import ASSOCIATIONS_BATCH_SIZE, SEARCH_PAGE_SIZE
 from tap_hubspot_raw.idspace import ID_CEILING, IdRange, IdSpace
 from tap_hubspot_raw.plans.workers import Batch, Record, WorkerGroup
 from tap_hubspot_raw.ratelimit import priority_requests
@@ -42,10 +44,8 @@ Keep = Callable[[Record], bool] | None
 
 RECORDS_PER_CLAIM_MAX = ASSOCIATIONS_BATCH_SIZE  # a search claim's associations fit one v4 call per type
 RECORDS_PER_CLAIM_MIN = SEARCH_PAGE_SIZE
-# A list claim aims at this many objects: every claim ends in a partly wasted page, so longer is cheaper,
-# but a claim must stay short enough for the workers to finish together.
+# A list claim: one search page (its top, which fixes its end) and eight list pages below it.
 LIST_RECORDS_PER_CLAIM = 1_000
-MAX_LIST_PAGES_PER_CLAIM = 20  # a claim denser than expected gives its unread rest back after this
 # 5 search requests/s x ~250 ms latency, plus time spent on association calls (their own budget).
 MAX_SEARCH_WORKERS = 4
 LIST_CURSOR_ID = "id"
@@ -80,7 +80,6 @@ class ParallelFullSync:
         self.keep = keep
         self.space = space or IdSpace()
         self.search_workers = max(1, min(MAX_SEARCH_WORKERS, (concurrency + 2) // 3))
-        self.space.add_searchers(self.search_workers)
         self.list_workers = max(1, concurrency - self.search_workers - 1)
         self.list_cursor = list_cursor  # None until the first list page tells
         self.mode_known = threading.Event()
@@ -88,7 +87,9 @@ class ParallelFullSync:
             self.mode_known.set()
         self.total: int | None = None  # live objects, from the search probe
         self._claim_size = RECORDS_PER_CLAIM_MAX
-        self._search_lock = threading.Lock()  # one search claim at a time (each takes a request)
+        self._left = ID_CEILING  # objects not claimed yet, as the last claim's search counted them
+        self._search_lock = threading.Lock()  # one claim at a time at each end (each takes a request)
+        self._list_lock = threading.Lock()
         self._on_claimed = on_claimed
         self._claimed_once = threading.Lock()
         roles: list[Callable[[], None]] = [self._lead_list_worker]
@@ -146,8 +147,6 @@ class ParallelFullSync:
                     and int(page.after) == ids[-1] + 1
                 )
                 self.list_cursor = LIST_CURSOR_ID if id_cursor else LIST_CURSOR_OPAQUE
-                if ids:
-                    self.space.observe_density(len(ids), ids[0], ids[-1] + 1)
             finally:
                 self.mode_known.set()
             self._read_sequentially(page)
@@ -179,46 +178,66 @@ class ParallelFullSync:
 
     def _claim_list_ranges(self) -> None:
         self.group.wait(self.space.top_known)
-        while (claim := self.space.claim_bottom(LIST_RECORDS_PER_CLAIM, LIST_PAGE_SIZE)) is not None:
+        while (claimed := self._claim_bottom()) is not None:
             self.group.check_stop()
-            self._read_list_range(claim, max_pages=MAX_LIST_PAGES_PER_CLAIM)
+            self._read_list_claim(*claimed)
         self._claimed()
 
-    def _read_list_range(self, claim: IdRange, *, max_pages: int | None) -> None:
-        """Every live object of ``claim``, starting the list cursor at its low end.
+    def _claim_bottom(self) -> tuple[IdRange, list[Record], int] | None:
+        """Claim about ``LIST_RECORDS_PER_CLAIM`` objects at the bottom of the unclaimed space.
 
-        After ``max_pages`` pages the unread rest of the claim goes back to the id space.
+        Returns the claim, the search page that fixed its high end (its highest objects), and how many
+        objects lie below that page. None when what is left is search's to finish (or nothing is).
         """
-        after, pages = claim.low, 0
-        while True:
+        size = LIST_RECORDS_PER_CLAIM
+        below = size - SEARCH_PAGE_SIZE
+        with self._list_lock, priority_requests():
+            while (lowest := self.space.lowest()) is not None:
+                last_stretch = lowest == self.space.highest()
+                if last_stretch and self._left < 2 * size:
+                    return None  # search claims it in small pieces, so the workers finish together
+                page = self.reader.search_ids(lowest.low, lowest.high, offset=below)
+                self._left = page.total - size
+                if last_stretch and page.total < 2 * size:
+                    return None
+                high = max(page.ids) + 1 if page.total > size and page.results else lowest.high
+                claim = self.space.take_bottom(lowest.low, high)
+                if claim is not None:
+                    return claim, [r for r in page.results if int(r["id"]) in claim], below
+            return None
+
+    def _read_list_claim(self, claim: IdRange, top: list[Record], below: int) -> None:
+        """Read the claim below its top page from the list endpoint; the top page comes last, with `done`."""
+        end = min((int(r["id"]) for r in top), default=claim.high)
+        after, read = claim.low, 0
+        while after < end:
             page = self.reader.list_page(archived=False, after=str(after))
-            pages += 1
             ids = page.ids
             if ids and (ids[0] < after or not _ascending(ids)):
                 raise CursorNotAnIdError(
                     f"HubSpot's {self.reader.object_type} list cursor after={after} returned ids out of "
                     "range or order; set max_concurrency to 1."
                 )
-            self.space.observe_density(len(ids), after, ids[-1] + 1 if ids else claim.high)
-            kept = sum(1 for object_id in ids if object_id < claim.high)
-            following = ids[-1] + 1 if ids else claim.high
-            # The next page would start at ``following``: past the claim's end, nothing of it is left.
-            finished = kept < len(ids) or page.after is None or following >= claim.high
-            if not finished and pages == max_pages:  # denser than expected: give the rest back
-                self.space.release(IdRange(following, claim.high))
-                claim = IdRange(claim.low, following)
-                finished = True
-            results = self.reader.finish_list(page.results[:kept], archived=False)
-            self._emit(results, done=claim if finished else None)
-            if finished:
-                return
-            after = following
+            kept = sum(1 for object_id in ids if object_id < end)
+            read += kept
+            self._emit(self.reader.finish_list(page.results[:kept], archived=False))
+            # Done when the page reached the top page, or holds every object search counted below it (a
+            # further page would only confirm that nothing else is there).
+            if kept < len(ids) or page.after is None or (top and read >= below):
+                break
+            after = ids[-1] + 1
+        self._emit(self.reader.finish_search(top), done=claim)
 
     def _read_tail(self) -> None:
         """Objects above the top search saw at the start (created meanwhile, or not yet indexed)."""
         top = self.space.top
-        if top is not None:
-            self._read_list_range(IdRange(top, ID_CEILING), max_pages=None)
+        if top is None:
+            return
+        after: str | None = str(top)
+        while after is not None:
+            page = self.reader.list_page(archived=False, after=after)
+            self._emit(self.reader.finish_list(page.results, archived=False))
+            after = page.after
 
     def _archived_worker(self) -> None:
         after: str | None = None
@@ -253,13 +272,9 @@ class ParallelFullSync:
         # A search page and its share of an association call deliver 200 records, a list page 100: the search
         # workers' association calls go first when that budget is contended.
         with priority_requests():
-            while True:
+            while (claimed := self._claim_top()) is not None:
                 self.group.check_stop()
-                claimed = self._claim_top()
-                if claimed is not None:
-                    self._search_claim(*claimed)
-                elif self.space.retire_searcher():
-                    break
+                self._search_claim(*claimed)
         self._claimed()
 
     def _claim_top(self) -> tuple[IdRange, list[Record], int] | None:
@@ -274,8 +289,9 @@ class ParallelFullSync:
                 above = size - SEARCH_PAGE_SIZE
                 page = self.reader.search_ids(highest.low, highest.high, descending=True, offset=above)
                 self._claim_size = self._size_claims(page.total)
+                self._left = page.total - size
                 low = min(page.ids) if page.total > size and page.results else highest.low
-                claim = self.space.take_top(low, highest.high, left=max(0, page.total - size))
+                claim = self.space.take_top(low, highest.high)
                 if claim is not None:
                     return claim, [r for r in page.results if int(r["id"]) in claim], above
             return None
