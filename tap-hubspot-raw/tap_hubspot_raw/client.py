@@ -264,7 +264,7 @@ class HubspotStream(RESTStream[Any]):
                 raise FatalAPIError(f"HubSpot daily API limit reached; try again tomorrow. {message}")
             waits = self.portal.retry_waits
             wait = waits.search_rate_limited if is_search(response) else waits.rate_limited
-            self.portal.budget.window_for(urlparse(response.url).path).pause(wait)
+            self.portal.budget.window_for(urlparse(response.url).path).throttled(wait)
             raise RetriableAPIError(message, response)
         if status == 477:  # Migration in progress: retry after Retry-After seconds, which can be hours
             retry_after = int(response.headers.get("Retry-After", "0") or 0)

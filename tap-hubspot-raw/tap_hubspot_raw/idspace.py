@@ -64,22 +64,12 @@ class IdSpace:
     """The unclaimed ids of one full sync: list workers claim from the bottom, search workers from the top.
 
     ``done`` are ranges an earlier, interrupted attempt of the same full sync finished: never claimed again.
-    Until the top is known (one past the highest id search knows), the space is open-ended.
     """
 
     def __init__(self, done: Iterable[IdRange] = ()) -> None:
         """Everything unclaimed except ``done``."""
         self._lock = threading.Lock()
         self._free = subtract_ranges(IdRange(0, ID_CEILING), done)
-        self.top: int | None = None
-        self.top_known = threading.Event()
-
-    def set_top(self, top: int) -> None:
-        """Bound the space at ``top``: ids above it are read separately (created after the search probe)."""
-        with self._lock:
-            self.top = top
-            self._free = [IdRange(r.low, min(r.high, top)) for r in self._free if r.low < top]
-        self.top_known.set()
 
     @property
     def free(self) -> list[IdRange]:
@@ -88,14 +78,14 @@ class IdSpace:
             return list(self._free)
 
     def lowest(self) -> IdRange | None:
-        """The lowest unclaimed range (below the top), or None."""
+        """The lowest unclaimed range, or None."""
         with self._lock:
-            return self._free[0] if self.top is not None and self._free else None
+            return self._free[0] if self._free else None
 
     def highest(self) -> IdRange | None:
-        """The highest unclaimed range (below the top), or None."""
+        """The highest unclaimed range, or None."""
         with self._lock:
-            return self._free[-1] if self.top is not None and self._free else None
+            return self._free[-1] if self._free else None
 
     def advance(self, ids: list[int]) -> tuple[int, bool, IdRange | None]:
         """A sequential list read ``ids`` (ascending) from the bottom: how many of them are its own, whether

@@ -22,10 +22,14 @@ from typing_extensions import override
 # Requests kept in reserve when HubSpot reports others are using the same portal budget.
 HEADER_RESERVE = 2
 # Windows are stretched slightly: HubSpot counts a request when it arrives (after a variable delay), we when
-# we send it. Proportional plus absolute: 10 s -> 10.75 s, 1 s -> 1.2 s.
-WINDOW_MARGIN = 1.05
-WINDOW_MARGIN_SECONDS = 0.25
-SEARCH_WINDOW_MARGIN_SECONDS = 0.15  # arrivals jitter more once streams overlap
+# we send it. 10 s -> 10.3 s, 1 s -> 1.05 s: a rare 429 (a short pause) costs less than a wider margin
+# costs every second of a sync (the old 1.2 s search window left 17% of the search budget unused).
+# A 429 despite the margin means arrivals jitter more than it allows: each one widens it a step (up to a cap).
+WINDOW_MARGIN = 1.0
+WINDOW_MARGIN_SECONDS = 0.3
+SEARCH_WINDOW_MARGIN_SECONDS = 0.05
+MARGIN_STEP_SHARE = 0.05  # of the window, per 429
+MARGIN_CAP_SHARE = 0.25
 PRIORITY_POLL_SECONDS = 0.005
 _thread_priority = threading.local()
 
@@ -66,6 +70,7 @@ class RollingWindow:
         self.limit = max(1, limit)
         self.follow_headers = follow_headers
         self.margin_seconds = WINDOW_MARGIN_SECONDS if window_seconds > 1 else SEARCH_WINDOW_MARGIN_SECONDS
+        self.hubspot_window_seconds = window_seconds
         self.window_seconds = window_seconds * WINDOW_MARGIN + self.margin_seconds
         self._stamps: deque[float] = deque()
         self._paused_until = 0.0
@@ -108,9 +113,18 @@ class RollingWindow:
                     self._priority_waiting -= 1
 
     def pause(self, seconds: float) -> None:
-        """Let nobody through for ``seconds`` (after a 429, or when HubSpot says the window is spent)."""
+        """Let nobody through for ``seconds`` (when HubSpot says the window is spent)."""
         with self._lock:
             self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    def throttled(self, seconds: float) -> None:
+        """HubSpot answered 429: let nobody through for ``seconds``, and widen the margin one step."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self.clock() + seconds)
+            step = self.hubspot_window_seconds * MARGIN_STEP_SHARE
+            widened = min(self.margin_seconds + step, self.hubspot_window_seconds * MARGIN_CAP_SHARE)
+            self.window_seconds += widened - self.margin_seconds
+            self.margin_seconds = widened
 
     def observe(self, limit: int | None, remaining: int | None, window_seconds: float | None) -> None:
         """Adopt HubSpot's reported limit when stricter (or always, with ``follow_headers``)."""
@@ -124,6 +138,7 @@ class RollingWindow:
                 stricter = limit / window < self.limit / self.window_seconds
                 if stricter or (self.follow_headers and limit != self.limit):
                     self.limit, self.window_seconds = limit, window
+                    self.hubspot_window_seconds = window_seconds or self.hubspot_window_seconds
             if remaining is not None and remaining <= HEADER_RESERVE:
                 # HubSpot's window is (nearly) spent. Our own requests in it leave no later than our oldest
                 # stamp does, so no slot frees before then: hold everyone until that moment (a full window

@@ -76,9 +76,6 @@ class Reader(Protocol):
     def finish_list(self, results: list[Record], *, archived: bool) -> list[Record]:
         """List results completed and shaped."""
 
-    def search_top(self) -> tuple[int, int]:
-        """One past the highest live id, and the number of live objects."""
-
     def search_ids(
         self, low: int, high: int, *, descending: bool = False, offset: int = 0, limit: int = ...
     ) -> SearchPage:
@@ -157,19 +154,6 @@ class ObjectReader:
         return [self.shape(record, associations, archived=archived) for record in complete]
 
     # Search endpoint ------------------------------------------------------------------------------
-
-    def search_top(self) -> tuple[int, int]:
-        """One past the highest live id search knows, and the number of live objects."""
-        body = {
-            "filterGroups": [],
-            "sorts": [{"propertyName": ID_PROPERTY, "direction": DESCENDING}],
-            "properties": [ID_PROPERTY],
-            "limit": 1,
-        }
-        payload = self.call("POST", self.search_path, None, body)
-        results = payload.get("results") or []
-        top = int(results[0]["id"]) + 1 if results else 0
-        return top, int(payload.get("total") or 0)
 
     def search_ids(
         self,

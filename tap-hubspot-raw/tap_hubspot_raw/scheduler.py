@@ -2,8 +2,8 @@
 
 The SDK syncs one stream after another and the output must stay that way. But a stream's last seconds leave
 most of the shared rate budget idle (its workers are finishing their last ranges), so as soon as a full sync
-has claimed its whole id space, the scheduler starts the next selected stream's plan: its workers fetch into
-their own bounded queue, which the stream empties when the SDK gets to it. Incremental plans are all started
+enters its last round of claims, the scheduler starts the next selected stream's plan: its workers fetch into
+their own bounded buffer, which the stream empties when the SDK gets to it. Incremental plans are all started
 at once (first search page, archived sweep). A failing stream cancels every plan.
 """
 

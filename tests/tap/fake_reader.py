@@ -52,10 +52,12 @@ class FakeReader:
         opaque_cursor: bool = False,
         fail_on: str | None = None,
         search_latency: float = 0.0,
+        list_latency: float = 0.0,
     ) -> None:
-        """A portal with these ids; ``fail_on`` names a call that raises (for failure tests); search calls
-        take ``search_latency`` seconds."""
+        """A portal with these ids; ``fail_on`` names a call that raises (for failure tests); search and list
+        calls take ``search_latency`` and ``list_latency`` seconds."""
         self.search_latency = search_latency
+        self.list_latency = list_latency
         self.live = sorted(live)
         self.archived = sorted(archived or [])
         self.opaque_cursor = opaque_cursor
@@ -90,6 +92,7 @@ class FakeReader:
     # List -----------------------------------------------------------------------------------------
 
     def list_page(self, *, archived: bool, after: str | None) -> ListPage:
+        time.sleep(self.list_latency)
         ids = self.archived if archived else self.live
         if after is None:
             start = 0
@@ -108,10 +111,6 @@ class FakeReader:
         return [{**r, "associations": {}} for r in results]
 
     # Search ---------------------------------------------------------------------------------------
-
-    def search_top(self) -> tuple[int, int]:
-        self._count("probe")
-        return (self.live[-1] + 1 if self.live else 0), len(self.live)
 
     def search_ids(
         self, low: int, high: int, *, descending: bool = False, offset: int = 0, limit: int = 200

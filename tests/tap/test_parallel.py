@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tap_hubspot_raw.idspace import IdRange, IdSpace
+from tap_hubspot_raw.idspace import ID_CEILING, IdRange, IdSpace, merge_ranges
 from tests.hubspot_simulator import Simulator
 from tests.tap.conftest import PORTAL, live_ids, run_tap, tap_config
 from tests.tap.test_full_sync import assert_faithful_copy
@@ -146,22 +146,20 @@ def test_parallel_full_sync_is_exact_under_429s_and_faults(make_simulator, fault
 
 def test_id_space_claims_are_disjoint_and_cover_everything():
     space = IdSpace()
-    assert space.advance([1, 2, 3]) == (3, False, IdRange(0, 4))  # sequential list before the top is known
-    space.set_top(1_000)
+    assert space.advance([1, 2, 3]) == (3, False, IdRange(0, 4))  # a sequential list from the bottom
     claims = [IdRange(0, 4)]
     while True:
         highest = space.highest()
-        top = space.take_top(max(highest.low, highest.high - 70), highest.high) if highest else None
+        top = space.take_top(max(highest.low, highest.high - 10**17), highest.high) if highest else None
         lowest = space.lowest()
         bottom = space.take_bottom(lowest.low, lowest.low + 50) if lowest else None
         if top is None and bottom is None:
             break
         claims += [c for c in (top, bottom) if c]
-    covered = sorted(i for claim in claims for i in range(claim.low, claim.high))
-    assert covered == list(range(1_000))
+    assert merge_ranges(claims) == [IdRange(0, ID_CEILING)]
+    assert sum(c.width for c in claims) == ID_CEILING  # no overlap
     # A sequential list stops where search's claims begin.
     space = IdSpace()
-    space.set_top(100)
-    claim = space.take_top(70, 100)
-    assert claim == IdRange(70, 100)
+    claim = space.take_top(70, ID_CEILING)
+    assert claim == IdRange(70, ID_CEILING)
     assert space.advance([68, 69, 70, 71]) == (2, True, IdRange(0, 70))

@@ -13,10 +13,21 @@ from tap_hubspot_raw.plans import IncrementalSync, ParallelFullSync, SequentialF
 from tap_hubspot_raw.plans.workers import Batch
 from tests.tap.fake_reader import BASE_MS, FakeReader, dense_ids, modified, sparse_ids
 
+LATENCY = 0.001  # seconds per list or search call: every kind of worker gets its turn
 LAYOUTS = {
-    "dense": lambda: FakeReader(dense_ids(6_000), dense_ids(60, first=100_000)),
-    "sparse": lambda: FakeReader(sparse_ids(6_000), sparse_ids(60, seed=2)),
-    "opaque": lambda: FakeReader(sparse_ids(6_000), sparse_ids(60, seed=2), opaque_cursor=True),
+    "dense": lambda: FakeReader(
+        dense_ids(6_000), dense_ids(60, first=100_000), search_latency=LATENCY, list_latency=LATENCY
+    ),
+    "sparse": lambda: FakeReader(
+        sparse_ids(6_000), sparse_ids(60, seed=2), search_latency=LATENCY, list_latency=LATENCY
+    ),
+    "opaque": lambda: FakeReader(
+        sparse_ids(6_000),
+        sparse_ids(60, seed=2),
+        opaque_cursor=True,
+        search_latency=LATENCY,
+        list_latency=LATENCY,
+    ),
 }
 
 
@@ -116,7 +127,7 @@ def test_a_list_cursor_that_turns_out_not_to_be_an_id_stops_the_sync():
         run(ParallelFullSync(reader, concurrency=10))
 
 
-@pytest.mark.parametrize("failing", ["list", "search", "archived", "probe"])
+@pytest.mark.parametrize("failing", ["list", "search", "archived", "associations"])
 def test_a_failing_worker_stops_the_plan_and_its_error_reaches_the_stream(failing):
     reader = FakeReader(dense_ids(3_000), dense_ids(50, first=10_000), fail_on=failing)
 

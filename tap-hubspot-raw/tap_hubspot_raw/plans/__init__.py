@@ -25,7 +25,7 @@ class Plan(Protocol):
     total: int | None  # HubSpot's count of the live objects the plan reads, once known
 
     def start(self) -> None:
-        """Start reading ahead (idempotent); batches wait on a bounded queue."""
+        """Start reading ahead (idempotent); batches wait, a bounded number of records."""
 
     def batches(self) -> Iterator[Batch]:
         """The plan's batches, in the order they are to be emitted."""

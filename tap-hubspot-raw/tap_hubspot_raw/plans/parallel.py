@@ -73,8 +73,9 @@ class ParallelFullSync:
         """Plan workers for ``reader``: ``concurrency`` requests in flight at once.
 
         ``space`` and ``list_cursor`` continue an interrupted attempt (ranges done, cursor kind known).
-        ``on_claimed`` is called once, when the whole id space is claimed (the workers are on their last
-        ranges): the scheduler then starts the next stream's reads.
+        ``on_claimed`` is called once, when the search workers start their last round of claims (or at the
+        latest when everything is claimed): the scheduler then starts the next stream's reads, which keeps
+        the shared budget busy through this stream's tail.
         """
         self.reader = reader
         self.keep = keep
@@ -85,7 +86,12 @@ class ParallelFullSync:
         self.mode_known = threading.Event()
         if list_cursor is not None:
             self.mode_known.set()
-        self.total: int | None = None  # live objects, from the search probe
+        self.total: int | None = None  # live objects, as the first search claim counted them
+        self.top: int | None = None  # one past the highest id search knows (its first claim's highest)
+        self.top_read = threading.Event()
+        highest = self.space.highest()
+        if highest is None or highest.high != ID_CEILING:  # an earlier attempt read the top already
+            self.top_read.set()
         self._claim_size = RECORDS_PER_CLAIM_MAX
         self._left = ID_CEILING  # objects not claimed yet, as the last claim's search counted them
         self._search_lock = threading.Lock()  # one claim at a time at each end (each takes a request)
@@ -95,18 +101,18 @@ class ParallelFullSync:
         roles: list[Callable[[], None]] = [self._lead_list_worker]
         roles += [self._archived_worker] if read_archived else []
         roles += [self._list_worker] * (self.list_workers - 1)
-        roles += [self._probe_then_search] + [self._search_worker] * (self.search_workers - 1)
+        roles += [self._search_worker] * self.search_workers
         self.group = WorkerGroup(f"{reader.object_type}-full-sync", roles)
 
     def start(self) -> None:
-        """Start the workers (idempotent); their batches wait on a bounded queue until taken."""
+        """Start the workers (idempotent); their batches wait (a bounded number) until taken."""
         self.group.start()
 
     def cancel(self) -> None:
         """Stop the workers (the run ends early)."""
         self.group.cancel()
         self.mode_known.set()
-        self.space.top_known.set()
+        self.top_read.set()
 
     def batches(self) -> Iterator[Batch]:
         """Yield the workers' batches until all are done; re-raise a worker's failure."""
@@ -177,7 +183,6 @@ class ParallelFullSync:
             self._claim_list_ranges()
 
     def _claim_list_ranges(self) -> None:
-        self.group.wait(self.space.top_known)
         while (claimed := self._claim_bottom()) is not None:
             self.group.check_stop()
             self._read_list_claim(*claimed)
@@ -191,6 +196,7 @@ class ParallelFullSync:
         """
         size = LIST_RECORDS_PER_CLAIM
         below = size - SEARCH_PAGE_SIZE
+        # The claim's search request unlocks eight list pages: it goes first in the search budget.
         with self._list_lock, priority_requests():
             while (lowest := self.space.lowest()) is not None:
                 last_stretch = lowest == self.space.highest()
@@ -229,11 +235,9 @@ class ParallelFullSync:
         self._emit(self.reader.finish_search(top), done=claim)
 
     def _read_tail(self) -> None:
-        """Objects above the top search saw at the start (created meanwhile, or not yet indexed)."""
-        top = self.space.top
-        if top is None:
-            return
-        after: str | None = str(top)
+        """Objects above the highest id search knew (created meanwhile, or not indexed yet)."""
+        self.group.wait(self.top_read)
+        after: str | None = str(self.top) if self.top is not None else None
         while after is not None:
             page = self.reader.list_page(archived=False, after=after)
             self._emit(self.reader.finish_list(page.results, archived=False))
@@ -251,30 +255,16 @@ class ParallelFullSync:
 
     # Search workers -----------------------------------------------------------------------------
 
-    def _probe_then_search(self) -> None:
-        """Find the top of the id space and the live total, then search like the others."""
-        try:
-            top, self.total = self.reader.search_top()
-            self._claim_size = self._size_claims(self.total)
-            self.space.set_top(top)
-        finally:
-            self.space.top_known.set()
-        self._search_worker()
-
     def _size_claims(self, remaining: int) -> int:
-        """Objects per search claim: a v4 call's worth at most, fewer near the end (to finish together)."""
-        workers = self.list_workers + self.search_workers
-        size = min(RECORDS_PER_CLAIM_MAX, remaining // (2 * workers))
+        """Objects per search claim: a v4 call's worth, until the search workers' last rounds, when claims
+        shrink so that they finish together (each claim costs one request before it can be read)."""
+        size = min(RECORDS_PER_CLAIM_MAX, remaining // (2 * self.search_workers))
         return max(RECORDS_PER_CLAIM_MIN, size - size % SEARCH_PAGE_SIZE)
 
     def _search_worker(self) -> None:
-        self.group.wait(self.space.top_known)
-        # A search page and its share of an association call deliver 200 records, a list page 100: the search
-        # workers' association calls go first when that budget is contended.
-        with priority_requests():
-            while (claimed := self._claim_top()) is not None:
-                self.group.check_stop()
-                self._search_claim(*claimed)
+        while (claimed := self._claim_top()) is not None:
+            self.group.check_stop()
+            self._search_claim(*claimed)
         self._claimed()
 
     def _claim_top(self) -> tuple[IdRange, list[Record], int] | None:
@@ -288,8 +278,12 @@ class ParallelFullSync:
                 size = self._claim_size
                 above = size - SEARCH_PAGE_SIZE
                 page = self.reader.search_ids(highest.low, highest.high, descending=True, offset=above)
+                if self.total is None:
+                    self.total = page.total  # the first claim counts every live object
                 self._claim_size = self._size_claims(page.total)
                 self._left = page.total - size
+                if self._left < size * self.search_workers:
+                    self._claimed()  # the last round: the next stream may start reading now
                 low = min(page.ids) if page.total > size and page.results else highest.low
                 claim = self.space.take_top(low, highest.high)
                 if claim is not None:
@@ -306,7 +300,13 @@ class ParallelFullSync:
             if not page.more or not page.results:
                 break
             low = max(page.ids) + 1
-        self._emit(self.reader.finish_search(records), done=claim)
+        if claim.high == ID_CEILING:  # the top claim: its highest object is the top of the id space
+            self.top = max((int(r["id"]) + 1 for r in records), default=claim.low)
+            self.top_read.set()
+        # The claim's association calls unlock 1,000 records at once: they go first in their budget.
+        with priority_requests():
+            finished = self.reader.finish_search(records)
+        self._emit(finished, done=claim)
 
 
 def _ascending(ids: list[int]) -> bool:

@@ -1,10 +1,10 @@
-"""Worker threads that hand batches to the stream's thread through one bounded queue.
+"""Worker threads that hand batches to the stream's thread, holding only so many records at a time.
 
 Plans read HubSpot from several threads so that several requests are in flight inside the portal's budget;
 Singer output must still be written by one thread, one stream after another, and memory must stay flat
-whatever the portal's size. So workers put finished batches on a bounded queue and block while it is full;
-the stream's thread takes them off and emits them. A worker's failure stops the others and is re-raised in the
-stream's thread.
+whatever the portal's size. So workers hand finished batches to a queue and block while too many records
+wait in it; the stream's thread takes them off and emits them. A worker's failure stops the others and is
+re-raised in the stream's thread.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from tap_hubspot_raw.idspace import IdRange
 
 Record = dict[str, Any]
 POLL_SECONDS = 0.1
+# Records a plan's workers may have read and not yet handed over: ~20 MB, a few seconds of reading ahead.
+MAX_BUFFERED_RECORDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,17 +46,22 @@ class _Finished:
 
 
 class WorkerGroup:
-    """Threads running one plan's roles; their batches wait on a bounded queue until taken."""
+    """Threads running one plan's roles; their batches wait, up to ``max_buffered`` records, until taken.
 
-    def __init__(self, name: str, roles: list[Callable[[], None]], batches_per_worker: int = 1) -> None:
-        """Prepare (not start) one thread per role; at most ``batches_per_worker`` batches wait per role."""
+    The bound is in records, not batches: a list page (100 records) and a search claim (1,000) cost what they
+    hold, and a plan reading ahead of its turn (see :mod:`tap_hubspot_raw.scheduler`) can keep the budget busy
+    for a few seconds before it has to wait for the stream before it to finish.
+    """
+
+    def __init__(self, name: str, roles: list[Callable[[], None]], max_buffered: int = MAX_BUFFERED_RECORDS):
+        """Prepare (not start) one thread per role."""
         self.name = name
         self._roles = roles
-        self._queue: queue.Queue[Batch | _Finished] = queue.Queue(
-            maxsize=max(2, len(roles) * batches_per_worker)
-        )
+        self._queue: queue.SimpleQueue[Batch | _Finished] = queue.SimpleQueue()
+        self._max_buffered = max_buffered
+        self._buffered = 0  # records put and not yet taken
+        self._room = threading.Condition()
         self.stop = threading.Event()
-        self._abandoned = threading.Event()  # nobody will take batches any more
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
 
@@ -72,11 +79,10 @@ class WorkerGroup:
 
     def cancel(self) -> None:
         """Stop every worker (the consumer went away or another stream failed)."""
-        self._abandoned.set()
         self.stop.set()
 
     def put(self, batch: Batch) -> None:
-        """Hand ``batch`` to the consumer; blocks while the queue is full (the memory bound)."""
+        """Hand ``batch`` to the consumer; blocks while too many records wait (the memory bound)."""
         if batch.records or batch.done is not None or batch.sweep_done:
             self._put(batch)
 
@@ -103,6 +109,9 @@ class WorkerGroup:
                     if item.error is not None:
                         raise item.error
                     continue
+                with self._room:
+                    self._buffered -= len(item.records)
+                    self._room.notify_all()
                 yield item
         finally:
             self.cancel()
@@ -121,14 +130,15 @@ class WorkerGroup:
         self._put(_Finished(), final=True)
 
     def _put(self, item: Batch | _Finished, *, final: bool = False) -> None:
-        # A final message waits until taken, unless nobody will take it any more.
-        while True:
-            if self.stop.is_set() and not final:
-                raise Stopped
-            try:
-                self._queue.put(item, timeout=POLL_SECONDS)
-            except queue.Full:
-                if self._abandoned.is_set():
-                    return
-                continue
-            return
+        # A batch waits for room (a batch larger than the bound goes alone); a final message never waits.
+        if isinstance(item, Batch):
+            size = len(item.records)
+            with self._room:
+                while self._buffered and self._buffered + size > self._max_buffered:
+                    if self.stop.is_set():
+                        raise Stopped
+                    self._room.wait(POLL_SECONDS)
+                if self.stop.is_set() and not final:
+                    raise Stopped
+                self._buffered += size
+        self._queue.put(item)
