@@ -84,8 +84,8 @@ def wait_until_blocked(sim: Simulator, pipe: IO[str], quiet_s: float = 1.0, time
 def test_while_nobody_reads_its_output_the_tap_stops_requesting_then_emits_exactly_the_portal(
     make_simulator, tmp_path
 ):
-    # Far more records than the tap's queues hold (a few batches per worker) plus the pipe's 64 KiB.
-    sim = make_simulator(**{**BIG, "contacts": 12_000, "latency_ms": 1.0})
+    # Far more records than the tap holds (10,000 per stream's plan) plus the pipe's 64 KiB.
+    sim = make_simulator(**{**BIG, "contacts": 50_000, "latency_ms": 1.0})
     config = tap_config(sim, object_types=["contacts"], max_concurrency=6)
     tap = start_tap_process(tmp_path, config)  # its stdout is a pipe nobody reads yet
     assert tap.stdout is not None
