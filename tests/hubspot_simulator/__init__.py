@@ -18,13 +18,17 @@ Python API::
 
 HubSpot endpoints (Bearer auth; object type = plural, singular or type id such as 0-1/0-3/0-48)::
 
-    GET  /crm/v3/objects/{type}                 list: limit<=100, after, properties, associations, archived
-    GET  /crm/v3/objects/{type}/{id}
+    GET  /crm/v3/objects/{type}                 list: limit<=100 (50 with propertiesWithHistory), after,
+                                                properties, propertiesWithHistory, associations, archived
+    GET  /crm/v3/objects/{type}/{id}            (a merged-away id answers with its merge)
     POST /crm/v3/objects/{type}/search          limit<=200, after<10000, filterGroups/filters, sorts
-    POST /crm/v3/objects/{type}/batch/read      <=100 inputs, 207 OBJECT_NOT_FOUND
+    POST /crm/v3/objects/{type}/batch/read      <=100 inputs (50 with history), 207 OBJECT_NOT_FOUND
     GET  /crm/v3/properties/{type}
     POST /crm/v4/associations/{from}/{to}/batch/read      <=1000 inputs, per-from paging
     GET  /crm/v4/objects/{type}/{id}/associations/{to}
+    GET  /crm/v3/owners                         limit<=500, after, archived, email
+    GET  /crm/v3/pipelines/{deals|tickets}      pipelines with stages (labels, metadata)
+    GET  /calling/v1/dispositions               [{id, label}] (call outcome GUIDs)
     POST /oauth/v1/token, /oauth/2026-03/token  grant_type=refresh_token
     GET  /oauth/v1/access-tokens/{token}
 
@@ -55,6 +59,9 @@ Control API (no auth, never rate limited or faulted)::
     PUT|DELETE /_simulator/associations/{from}/{from_id}/{to}/{to_id}   (modified dates do not move)
 
 CLI: ``python -m tests.hubspot_simulator --port 0 --contacts 29000 ...`` prints ``READY http://HOST:PORT``.
+
+Labels (owners, pipelines, dispositions, enumeration labels) and the ids that resolve to nothing are
+declared in ``labels``; tests compare against them directly.
 
 Id layouts: ``SimulatorConfig(id_layout="dense")`` numbers records 1..N; ``"sparse"`` lays them out as real
 portals do (small ids first, then 10-11 digit ids with large gaps). ``list_cursor="id"`` sends the last

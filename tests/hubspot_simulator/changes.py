@@ -9,9 +9,10 @@ import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import history
 from .associations import Associations
 from .indexing import IndexingQueue
-from .overlay import ObjectState
+from .overlay import HistoryEntry, ObjectState
 from .search_index import ORD_MASK
 from .store import TypeStore
 
@@ -62,16 +63,21 @@ class Changes:
         s.index.hidden.add(o)  # search shows it once indexed
         return o
 
+    def _set(self, s: TypeStore, st: ObjectState, properties: Mapping[str, str | None], at: int) -> None:
+        computed = self._computed(s)
+        for k, v in properties.items():
+            if k not in computed:
+                value = None if v is None else str(v)
+                st.props[k] = value
+                st.record(k, value, at)
+
     def update(self, t: str, o: int, properties: Mapping[str, str | None], when: When) -> None:
         """Set properties; the modified date becomes `when.at` (never before the creation)."""
         s = self.stores[t]
         self._require(s, o)
         st = s.overlay.edit(o)
-        computed = self._computed(s)
-        st.props.update(
-            {k: None if v is None else str(v) for k, v in properties.items() if k not in computed}
-        )
         st.modified = max(when.at, s.created_ms(o))
+        self._set(s, st, properties, st.modified)
         self._index(s, o, st, when, st.modified)
 
     def create(self, t: str, properties: Mapping[str, str | None], when: When) -> int:
@@ -79,10 +85,7 @@ class Changes:
         o = self._new_record(s, when.at)
         st = s.overlay.edit(o)
         st.modified = when.at
-        computed = self._computed(s)
-        st.props.update(
-            {k: None if v is None else str(v) for k, v in properties.items() if k not in computed}
-        )
+        self._set(s, st, properties, when.at)
         self._index(s, o, st, when)
         return o
 
@@ -145,6 +148,13 @@ class Changes:
         st = s.overlay.edit(n)
         st.props.update(props)
         st.modified = when.at
+        for name, value in props.items():  # the history of both records, then the merged value
+            past = [*history.entries(s, primary, name), *history.entries(s, secondary, name)]
+            past.sort(key=lambda e: e.at)
+            if value is not None and (not past or past[-1].value != value):
+                past.append(HistoryEntry(value, when.at, "MERGE"))
+            if past:
+                st.history[name] = past
         self.associations.move(t, [primary, secondary], n)
         s.merged_into[primary] = s.merged_into[secondary] = n
         if t in ROLLUPS:  # the new record's count is computed now, with its modified date

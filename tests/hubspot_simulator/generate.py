@@ -1,28 +1,18 @@
-"""Deterministic, lazy generation of synthetic HubSpot objects from (seed, type, id)."""
+"""Deterministic, lazy generation of synthetic HubSpot objects from (seed, type, id).
+
+Re-exports `h`, `mix` (hashing.py) and the phone helpers (phones.py) that callers reach through here."""
 
 from __future__ import annotations
 
 import random
 import time
 
+from .hashing import h, mix
+from .phones import format_phone, phone_digits
 from .text_pools import CITIES, COMPANIES, COUNTRIES, DOMAINS, FIRST, JOBS, LAST, LOREM, PRODUCTS, TRANSLIT
 
-MASK64 = (1 << 64) - 1
 DAY_MS = 86_400_000
 TWO_YEARS_MS = 730 * DAY_MS
-TYPE_CODES = {"contacts": 1, "companies": 2, "deals": 3, "tickets": 5, "calls": 48, "meetings": 47}
-
-
-def mix(x: int) -> int:
-    """splitmix64 finaliser: a fast, well-distributed integer hash."""
-    x = (x + 0x9E3779B97F4A7C15) & MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
-    return x ^ (x >> 31)
-
-
-def h(seed: int, type_name: str, obj_id: int, salt: int = 0) -> int:
-    return mix((seed * 0x100000001B3) ^ (TYPE_CODES[type_name] << 48) ^ (salt << 40) ^ obj_id)
 
 
 def fmt_dt(ms: int) -> str:
@@ -69,41 +59,6 @@ def timestamps(seed: int, type_name: str, obj_id: int, anchor_ms: int) -> tuple[
     if (r2 >> 7) % 4 == 0:
         created = modified  # never modified after creation
     return created, modified
-
-
-# --- phone numbers ---------------------------------------------------------------------------------------
-
-
-def phone_digits(seed: int, contact_id: int) -> str:
-    r = h(seed, "contacts", contact_id, 3)
-    if r % 2:
-        return "79" + f"{(r >> 8) % 10**9:09d}"
-    area = 200 + (r >> 8) % 800
-    return "1" + f"{area:03d}" + f"{(r >> 20) % 10**7:07d}"
-
-
-def format_phone(digits: str, variant: int) -> str:
-    if digits.startswith("7"):
-        d = digits[1:]
-        forms = (
-            f"+7 ({d[:3]}) {d[3:6]}-{d[6:8]}-{d[8:]}",
-            "8" + d,
-            digits,
-            "+" + digits,
-            f"8 ({d[:3]}) {d[3:6]}-{d[6:8]}-{d[8:]}",
-            f"+7 {d[:3]} {d[3:6]} {d[6:8]} {d[8:]}",
-        )
-    else:
-        d = digits[1:]
-        forms = (
-            f"({d[:3]}) {d[3:6]} {d[6:]}",
-            f"+1 {d[:3]}-{d[3:6]}-{d[6:]}",
-            f"{d[:3]}.{d[3:6]}.{d[6:]}",
-            digits,
-            "+" + digits,
-            f"{d[:3]}-{d[3:6]}-{d[6:]} ext. 12",
-        )
-    return forms[variant % len(forms)]
 
 
 def long_text(rng: random.Random, min_kb: int = 20, max_kb: int = 60) -> str:
@@ -206,8 +161,22 @@ def gen_contact(seed: int, obj_id: int, created: int, modified: int) -> dict[str
 AMOUNTS = ("5000.00", "1500", "99.99", "0", "250000", "1,234.50", "abc", "", "12.5", "3039")
 
 
+def deal_stage(rng: random.Random) -> tuple[str, str, str | None]:
+    """(pipeline, stage, probability): most deals in the sales pipeline, a fifth in renewals, 4% in a stage
+    deleted since (no endpoint resolves it, and it has no probability any more)."""
+    from .labels import PIPELINES, REMOVED_DEAL_STAGE
+
+    sales, renewals = PIPELINES["deals"]
+    roll = rng.random()
+    if roll < 0.04:
+        return sales.id, REMOVED_DEAL_STAGE, None
+    pipeline = renewals if roll < 0.24 else sales
+    stage = rng.choice(pipeline.stages)
+    return pipeline.id, stage.id, stage.metadata["probability"]
+
+
 def gen_deal(seed: int, obj_id: int, created: int, modified: int) -> dict[str, str | None]:
-    from .schema import DEAL_STAGES, DEAL_TYPES, OWNER_IDS, PAYMENT, QUALIFIED, TRIAL
+    from .schema import DEAL_TYPES, OWNER_IDS, PAYMENT, QUALIFIED, TRIAL
 
     rng = random.Random(h(seed, "deals", obj_id, 10))
     x = rng.random()
@@ -222,7 +191,7 @@ def gen_deal(seed: int, obj_id: int, created: int, modified: int) -> dict[str, s
     if rng.random() < 0.6:
         c = created + rng.randint(0, 90) * 86_400_000
         close = fmt_dt(c - c % 1000 if rng.random() < 0.5 else c)
-    stage = rng.choice(DEAL_STAGES)
+    pipeline, stage, probability = deal_stage(rng)
     desc_roll = rng.random()
     description = (
         long_text(rng) if desc_roll < 0.005 else (rng.choice(LOREM).strip() if desc_roll < 0.3 else None)
@@ -233,7 +202,7 @@ def gen_deal(seed: int, obj_id: int, created: int, modified: int) -> dict[str, s
         ),
         "amount": amount,
         "dealstage": stage,
-        "pipeline": "default",
+        "pipeline": pipeline,
         "closedate": close,
         "createdate": fmt_dt(created),
         "hs_lastmodifieddate": fmt_dt(modified),
@@ -242,7 +211,7 @@ def gen_deal(seed: int, obj_id: int, created: int, modified: int) -> dict[str, s
         "hs_object_id": str(obj_id),
         "description": description,
         "hs_priority": rng.choice(("low", "medium", "high")) if rng.random() < 0.5 else None,
-        "hs_deal_stage_probability": rng.choice(("0.1", "0.2", "0.4", "0.6", "0.8", "1", "0")),
+        "hs_deal_stage_probability": probability,
         "qualified_status": rng.choice(QUALIFIED) if rng.random() < 0.8 else None,
         "trial_status": rng.choice(TRIAL) if rng.random() < 0.7 else None,
         "payment_status": rng.choice(PAYMENT) if rng.random() < 0.75 else None,
@@ -268,12 +237,22 @@ def call_counterpart_contact(
     return None
 
 
+def call_disposition(rng: random.Random) -> str | None:
+    """An outcome GUID: mostly a listed one, 3% one deleted since, a fifth none."""
+    from .labels import DELETED_DISPOSITION, DISPOSITIONS
+
+    roll = rng.random()
+    if roll < 0.77:
+        return rng.choice(tuple(DISPOSITIONS))
+    return DELETED_DISPOSITION if roll < 0.8 else None
+
+
 def gen_call(
     seed: int, obj_id: int, created: int, modified: int, counterpart_digits: str | None
 ) -> dict[str, str | None]:
     """A call; the contact's side (`counterpart_digits`, or none/an unknown number) is `hs_call_from_number`
     for INBOUND calls and `hs_call_to_number` otherwise, the other side a company line."""
-    from .schema import CALL_DIRECTION, CALL_STATUS, DISPOSITIONS, OWNER_IDS
+    from .schema import CALL_DIRECTION, CALL_STATUS, OWNER_IDS
 
     rng = random.Random(h(seed, "calls", obj_id, 10))
     direction = rng.choice(CALL_DIRECTION)
@@ -308,7 +287,7 @@ def gen_call(
         "hs_call_to_number": to_number,
         "hs_call_status": status,
         "hs_call_direction": direction,
-        "hs_call_disposition": rng.choice(tuple(DISPOSITIONS)) if rng.random() < 0.8 else None,
+        "hs_call_disposition": call_disposition(rng),
         "hs_call_recording_url": f"https://recordings.example.com/{obj_id}.mp3"
         if rng.random() < 0.3
         else None,

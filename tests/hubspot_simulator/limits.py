@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import time
 import uuid
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -15,9 +16,12 @@ from .stats import Stats
 
 
 class RateLimiter:
-    def __init__(self, config: SimulatorConfig, stats: Stats) -> None:
+    def __init__(
+        self, config: SimulatorConfig, stats: Stats, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.config = config
         self.stats = stats
+        self.clock = clock  # seconds; tests swap in a clock they advance by hand
         self._burst: collections.deque[float] = collections.deque()
         self._search: collections.deque[float] = collections.deque()
         self._associations: collections.deque[float] = collections.deque()
@@ -34,7 +38,7 @@ class RateLimiter:
         cfg = self.config
         if not cfg.rate_limits_enabled:
             return None
-        now = time.monotonic()
+        now = self.clock()
         is_search = kind == "search"
         if self.daily_used >= cfg.daily_limit:
             self.stats.bump("rate_limited", "daily")

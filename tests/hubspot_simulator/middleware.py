@@ -28,6 +28,12 @@ def request_kind(path: str, method: str) -> str:  # noqa: PLR0911
         return "oauth"
     if path.startswith("/crm/v3/properties/"):
         return "properties"
+    if path.startswith("/crm/v3/owners"):
+        return "owners"
+    if path.startswith("/crm/v3/pipelines/"):
+        return "pipelines"
+    if path.startswith("/calling/"):
+        return "dispositions"
     if path.startswith("/crm/v4/associations/") or "/associations/" in path:
         return "associations"
     if path.startswith("/crm/v3/objects/"):

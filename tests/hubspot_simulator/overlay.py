@@ -6,6 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    value: str | None
+    at: int  # epoch ms
+    source: str  # HubSpot's sourceType: CRM_UI, IMPORT, API, MERGE...
+
+
 @dataclass
 class ObjectState:
     """Mutable per-object changes; absent fields fall back to the generated object."""
@@ -13,9 +20,14 @@ class ObjectState:
     props: dict[str, str | None] = field(default_factory=dict)
     modified: int | None = None
     archived_at: int | None = None
+    # property -> the values set since generation, oldest first (history.py); not part of what search sees
+    history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
 
     def snapshot(self) -> ObjectState:
         return ObjectState(dict(self.props), self.modified, self.archived_at)
+
+    def record(self, name: str, value: str | None, at: int, source: str = "CRM_UI") -> None:
+        self.history.setdefault(name, []).append(HistoryEntry(value, at, source))
 
 
 class ChangeOverlay:

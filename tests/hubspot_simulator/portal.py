@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from . import generate as g
-from . import truth
+from . import history, truth
 from .associations import Associations
 from .changes import Changes, When
 from .config import SimulatorConfig
@@ -259,6 +259,12 @@ class Portal:
     def property_definitions(self, type_name: str) -> list[dict[str, Any]]:
         s = self.stores[self.type_name(type_name)]
         return [property_definition(spec, i) for i, spec in enumerate(s.specs.values())]
+
+    def property_history(self, type_name: str, obj_id: int | str, names: list[str]) -> dict[str, Any]:
+        """`propertiesWithHistory` of one record (history.py)."""
+        t = self.type_name(type_name)
+        with self.lock:
+            return history.as_json(self.stores[t], self._existing(t, obj_id), names)
 
     # --- writing ------------------------------------------------------------------------------------
     # `timestamp_ms` back-dates a change (default: now); `indexing_delay_ms` fixes how long after that

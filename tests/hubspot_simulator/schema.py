@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .labels import DISPOSITIONS, RECORD_OWNER_IDS, pipeline_labels, stage_labels
+from .labels import LIFECYCLE as LIFECYCLE_LABELS
+
 PROPERTY_TIMESTAMP = "2019-08-06T02:43:14.491Z"
 
 
@@ -146,17 +149,8 @@ def association_type(from_type: str, to_type: str) -> tuple[str, int]:
     return f"{a}_to_{b}", 1000 + len(a) * 10 + len(b)
 
 
-OWNER_IDS = ("52550153", "61847123", "75938102", "80412211", "1193457", "345678901")
-LIFECYCLE = (
-    "subscriber",
-    "lead",
-    "marketingqualifiedlead",
-    "salesqualifiedlead",
-    "opportunity",
-    "customer",
-    "evangelist",
-    "other",
-)
+OWNER_IDS = RECORD_OWNER_IDS
+LIFECYCLE = tuple(LIFECYCLE_LABELS)
 LEAD_STATUS = (
     "NEW",
     "OPEN",
@@ -167,16 +161,7 @@ LEAD_STATUS = (
     "CONNECTED",
     "BAD_TIMING",
 )
-DEAL_STAGES = (
-    "appointmentscheduled",
-    "qualifiedtobuy",
-    "presentationscheduled",
-    "decisionmakerboughtin",
-    "contractsent",
-    "closedwon",
-    "closedlost",
-)
-PIPELINES = ("default",)
+DEAL_STAGES = tuple(stage_labels("deals"))
 DEAL_TYPES = ("newbusiness", "existingbusiness")
 QUALIFIED = ("qualified", "not_qualified", "pending_review")
 TRIAL = ("not_started", "active", "expired", "converted")
@@ -194,15 +179,7 @@ CALL_STATUS = (
     "RINGING",
 )
 CALL_DIRECTION = ("INBOUND", "OUTBOUND")
-DISPOSITIONS = {
-    "9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy",
-    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
-    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "Left live message",
-    "b2cf5968-551e-4856-9783-52b3da59a7d0": "Left voicemail",
-    "73a0d17f-1163-4015-bdd5-ec830791da20": "No answer",
-    "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
-}
-TICKET_STAGES = ("1", "2", "3", "4")
+TICKET_STAGES = tuple(stage_labels("tickets"))
 PRIORITIES = ("LOW", "MEDIUM", "HIGH")
 MEETING_OUTCOMES = ("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED")
 INDUSTRIES = ("COMPUTER_SOFTWARE", "RETAIL", "FINANCIAL_SERVICES", "EDUCATION_MANAGEMENT", "MARKETING")
@@ -242,7 +219,6 @@ def _p(  # noqa: PLR0917
 
 _BOOL = ("true", "false")
 _BOOL_OPTS = {"true": "Yes", "false": "No"}
-_OWNER_OPTS = {o: f"Owner {o}" for o in OWNER_IDS}
 
 PROPERTY_SPECS: dict[str, list[PropSpec]] = {
     "contacts": [
@@ -258,9 +234,16 @@ PROPERTY_SPECS: dict[str, list[PropSpec]] = {
         _p("zip", "Postal Code", "string", "text", "contactinformation"),
         _p("website", "Website URL", "string", "text", "contactinformation"),
         _p("message", "Message", "string", "textarea", "contactinformation"),
-        _p("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", "contactinformation", LIFECYCLE),
+        _p(
+            "lifecyclestage",
+            "Lifecycle Stage",
+            "enumeration",
+            "radio",
+            "contactinformation",
+            LIFECYCLE_LABELS,
+        ),
         _p("hs_lead_status", "Lead Status", "enumeration", "radio", "sales_properties", LEAD_STATUS),
-        _p("hubspot_owner_id", "Contact owner", "enumeration", "select", "sales_properties", _OWNER_OPTS),
+        _p("hubspot_owner_id", "Contact owner", "enumeration", "select", "sales_properties"),
         _p("createdate", "Create Date", "datetime", "date", "contactinformation"),
         _p("lastmodifieddate", "Last Modified Date", "datetime", "date", "contactinformation"),
         _p(
@@ -326,12 +309,12 @@ PROPERTY_SPECS: dict[str, list[PropSpec]] = {
     "deals": [
         _p("dealname", "Deal Name", "string", "text", "dealinformation"),
         _p("amount", "Amount", "number", "number", "dealinformation"),
-        _p("dealstage", "Deal Stage", "enumeration", "radio", "dealinformation", DEAL_STAGES),
-        _p("pipeline", "Pipeline", "enumeration", "select", "dealinformation", PIPELINES),
+        _p("dealstage", "Deal Stage", "enumeration", "radio", "dealinformation", stage_labels("deals")),
+        _p("pipeline", "Pipeline", "enumeration", "select", "dealinformation", pipeline_labels("deals")),
         _p("closedate", "Close Date", "datetime", "date", "dealinformation"),
         _p("createdate", "Create Date", "datetime", "date", "dealinformation"),
         _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "dealinformation"),
-        _p("hubspot_owner_id", "Deal owner", "enumeration", "select", "dealinformation", _OWNER_OPTS),
+        _p("hubspot_owner_id", "Deal owner", "enumeration", "select", "dealinformation"),
         _p("dealtype", "Deal Type", "enumeration", "radio", "dealinformation", DEAL_TYPES),
         _p("hs_object_id", "Record ID", "number", "number", "dealinformation"),
         _p("description", "Deal Description", "string", "textarea", "dealinformation"),
@@ -380,7 +363,7 @@ PROPERTY_SPECS: dict[str, list[PropSpec]] = {
             "call",
             ("CALLING_SDK", "INTEGRATIONS_PLATFORM", "CRM_UI"),
         ),
-        _p("hubspot_owner_id", "Activity assigned to", "enumeration", "select", "engagement", _OWNER_OPTS),
+        _p("hubspot_owner_id", "Activity assigned to", "enumeration", "select", "engagement"),
         _p("hs_createdate", "Create date", "datetime", "date", "engagement"),
         _p("hs_lastmodifieddate", "Last modified date", "datetime", "date", "engagement"),
         _p("hs_object_id", "Record ID", "number", "number", "engagement"),
@@ -392,7 +375,7 @@ PROPERTY_SPECS: dict[str, list[PropSpec]] = {
         _p("phone", "Phone Number", "string", "phonenumber", "companyinformation"),
         _p("city", "City", "string", "text", "companyinformation"),
         _p("numberofemployees", "Number of Employees", "number", "number", "companyinformation"),
-        _p("hubspot_owner_id", "Company owner", "enumeration", "select", "companyinformation", _OWNER_OPTS),
+        _p("hubspot_owner_id", "Company owner", "enumeration", "select", "companyinformation"),
         _p("createdate", "Create Date", "datetime", "date", "companyinformation"),
         _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "companyinformation"),
         _p("hs_object_id", "Record ID", "number", "number", "companyinformation"),
@@ -401,8 +384,22 @@ PROPERTY_SPECS: dict[str, list[PropSpec]] = {
     "tickets": [
         _p("subject", "Ticket name", "string", "text", "ticketinformation"),
         _p("content", "Ticket description", "string", "textarea", "ticketinformation"),
-        _p("hs_pipeline", "Pipeline", "enumeration", "select", "ticketinformation", ("0",)),
-        _p("hs_pipeline_stage", "Ticket status", "enumeration", "select", "ticketinformation", TICKET_STAGES),
+        _p(
+            "hs_pipeline",
+            "Pipeline",
+            "enumeration",
+            "select",
+            "ticketinformation",
+            pipeline_labels("tickets"),
+        ),
+        _p(
+            "hs_pipeline_stage",
+            "Ticket status",
+            "enumeration",
+            "select",
+            "ticketinformation",
+            stage_labels("tickets"),
+        ),
         _p("hs_ticket_priority", "Priority", "enumeration", "select", "ticketinformation", PRIORITIES),
         _p(
             "hs_ticket_category",
@@ -412,7 +409,7 @@ PROPERTY_SPECS: dict[str, list[PropSpec]] = {
             "ticketinformation",
             ("PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY"),
         ),
-        _p("hubspot_owner_id", "Ticket owner", "enumeration", "select", "ticketinformation", _OWNER_OPTS),
+        _p("hubspot_owner_id", "Ticket owner", "enumeration", "select", "ticketinformation"),
         _p("createdate", "Create date", "datetime", "date", "ticketinformation"),
         _p("hs_lastmodifieddate", "Last modified date", "datetime", "date", "ticketinformation"),
         _p("hs_object_id", "Record ID", "number", "number", "ticketinformation"),
@@ -424,7 +421,7 @@ PROPERTY_SPECS: dict[str, list[PropSpec]] = {
         _p("hs_meeting_start_time", "Start Time", "datetime", "date", "meeting"),
         _p("hs_meeting_end_time", "End Time", "datetime", "date", "meeting"),
         _p("hs_meeting_outcome", "Meeting outcome", "enumeration", "select", "meeting", MEETING_OUTCOMES),
-        _p("hubspot_owner_id", "Activity assigned to", "enumeration", "select", "engagement", _OWNER_OPTS),
+        _p("hubspot_owner_id", "Activity assigned to", "enumeration", "select", "engagement"),
         _p("hs_createdate", "Create date", "datetime", "date", "engagement"),
         _p("hs_lastmodifieddate", "Last modified date", "datetime", "date", "engagement"),
         _p("hs_object_id", "Record ID", "number", "number", "engagement"),

@@ -30,6 +30,26 @@ def make_simulator(make_simulator: Callable[..., Simulator], id_layout: str) -> 
     return factory
 
 
+class FakeClock:
+    """A monotonic clock that only moves when told (rate windows without sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def frozen(sim: Simulator) -> FakeClock:
+    """Stop the simulator's rate-window clock; the test advances it."""
+    clock = FakeClock()
+    sim.limiter.clock = clock
+    return clock
+
+
 def api(sim: Any, method: str, path: str, token: str | None = TOKEN, **kwargs: Any) -> requests.Response:
     headers = kwargs.pop("headers", {})
     if token is not None:

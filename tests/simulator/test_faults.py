@@ -52,6 +52,7 @@ def test_slow_responses_and_latency(make_simulator):
     t = time.monotonic()
     assert api(sim, "GET", "/crm/v3/objects/contacts").status_code == 200
     assert time.monotonic() - t >= 0.3
+    sim.update_config(slow_ms=2_000)  # 20x the client's timeout: a busy machine cannot close the gap
     with pytest.raises(requests.exceptions.Timeout):
         requests.get(
             sim.url + "/crm/v3/objects/contacts", headers={"Authorization": "Bearer test-token"}, timeout=0.1
@@ -63,10 +64,9 @@ def test_latency_is_concurrent(make_simulator):
     t = time.monotonic()
     with ThreadPoolExecutor(32) as pool:
         codes = list(pool.map(lambda _: api(sim, "GET", "/crm/v3/objects/contacts").status_code, range(64)))
-    elapsed = time.monotonic() - t
     assert codes == [200] * 64
-    assert 0.2 <= elapsed < 1.5
-    assert sim.stats()["concurrent_max"] >= 16
+    assert time.monotonic() - t >= 0.2
+    assert sim.stats()["concurrent_max"] >= 16  # in flight together: the latency does not serialise
 
 
 def test_forced_429_via_control_api(hubspot_simulator):

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import time
-
-from .conftest import api
+from .conftest import api, frozen
 
 
 def test_414_html(make_simulator):
@@ -22,6 +20,7 @@ def test_414_html(make_simulator):
 
 def test_burst_limit_headers_429_and_recovery(make_simulator):
     sim = make_simulator(burst_limit=5, burst_window_ms=400, daily_limit=1000)
+    clock = frozen(sim)
     for i in range(5):
         r = api(sim, "GET", "/crm/v3/objects/deals?limit=1")
         assert r.status_code == 200
@@ -44,15 +43,18 @@ def test_burst_limit_headers_429_and_recovery(make_simulator):
     assert body["groupName"]
     # search is exempt from the burst limit
     assert api(sim, "POST", "/crm/v3/objects/deals/search", json={}).status_code == 200
-    time.sleep(0.45)
+    clock.advance(0.399)
+    assert api(sim, "GET", "/crm/v3/properties/deals").status_code == 429  # the window still holds them
+    clock.advance(0.002)
     assert api(sim, "GET", "/crm/v3/properties/deals").status_code == 200
     stats = sim.stats()
-    assert stats["rate_limited"]["burst"] == 1
-    assert stats["by_status"]["429"] == 1
+    assert stats["rate_limited"]["burst"] == 2
+    assert stats["by_status"]["429"] == 2
 
 
 def test_search_limit(make_simulator):
     sim = make_simulator(search_limit=3, search_window_ms=300)
+    clock = frozen(sim)
     codes = [api(sim, "POST", "/crm/v3/objects/contacts/search", json={}).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     r = api(sim, "POST", "/crm/v3/objects/contacts/search", json={})
@@ -64,7 +66,7 @@ def test_search_limit(make_simulator):
     }
     assert not any(h.lower().startswith("x-hubspot-ratelimit") for h in r.headers)
     assert api(sim, "GET", "/crm/v3/objects/contacts").status_code == 200  # list unaffected
-    time.sleep(0.35)
+    clock.advance(0.301)
     assert api(sim, "POST", "/crm/v3/objects/contacts/search", json={}).status_code == 200
 
 
@@ -103,6 +105,7 @@ def test_oauth_and_control_not_rate_limited(make_simulator):
 
 def test_v4_associations_have_their_own_window_and_do_not_consume_the_burst_budget(make_simulator):
     sim = make_simulator(burst_limit=3, associations_limit=4, burst_window_ms=400, daily_limit=1000)
+    clock = frozen(sim)
     batch = "/crm/v4/associations/contacts/deals/batch/read"
     for i in range(4):
         r = api(sim, "POST", batch, json={"inputs": [{"id": "1"}]})
@@ -125,7 +128,7 @@ def test_v4_associations_have_their_own_window_and_do_not_consume_the_burst_budg
         assert r.headers["X-HubSpot-RateLimit-Max"] == "3"
         assert r.headers["X-HubSpot-RateLimit-Remaining"] == str(2 - i)
     assert api(sim, "GET", "/crm/v3/objects/deals?limit=1").status_code == 429
-    time.sleep(0.45)
+    clock.advance(0.401)
     assert api(sim, "POST", batch, json={"inputs": [{"id": "1"}]}).status_code in (200, 207)
     stats = sim.stats()
     assert stats["rate_limited"]["associations"] == 1

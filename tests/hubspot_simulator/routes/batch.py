@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from ..server import Simulator
 
 
+HISTORY_INPUTS_MAX = 50  # with propertiesWithHistory [3p PipedreamHQ/pipedream#8462, HubSpot's message]
+
+
 def add_routes(router: web.UrlDispatcher, sim: Simulator) -> None:
     router.add_post("/crm/v3/objects/{type}/batch/read", BatchReadRoute(sim).read)
 
@@ -38,6 +41,12 @@ class BatchReadRoute:
         archived = is_true(request.rel_url.query, "archived")
         props = body.get("properties") or list(OBJECT_TYPES[t].defaults)
         history = list(body.get("propertiesWithHistory") or [])
+        if history and len(inputs) > HISTORY_INPUTS_MAX:
+            raise ApiError(
+                400,
+                f"The maximum number of inputs supported in a batch request for property histories is "
+                f"{HISTORY_INPUTS_MAX}. Please reduce the number of items and try again",
+            )
         id_prop = body.get("idProperty")
         portal = self.portal
         results, missing, seen = [], [], set()

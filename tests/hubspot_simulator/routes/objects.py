@@ -77,8 +77,11 @@ class ObjectRoutes:
         if oid is None or self.portal.is_archived(t, oid) != is_true(q, "archived"):
             raise ApiError(404, "resource not found", None)
         props = multi(q, "properties") or list(OBJECT_TYPES[t].defaults)
+        history = multi(q, "propertiesWithHistory")
         with self.portal.lock:
             obj = self.portal.render(t, oid, props)
+            if history:
+                obj["propertiesWithHistory"] = property_history(self.portal, t, oid, history)
             assoc = [a for a in (resolve_type(x) for x in multi(q, "associations") or []) if a]
             if assoc:
                 embedded = self._embed(t, oid, assoc)

@@ -35,24 +35,5 @@ def embedded_associations(
 def property_history(
     portal: Portal, t: str, obj_id: int, names: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
-    """One history entry per set property: its current value, stamped with the modified date [§2.2]."""
-    obj = portal.render(t, obj_id, names)
-    stamp = obj["updatedAt"]
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name, value in obj["properties"].items():
-        if name not in names:
-            continue
-        out[name] = (
-            []
-            if value is None
-            else [
-                {
-                    "value": value,
-                    "timestamp": stamp,
-                    "sourceType": "CRM_UI",
-                    "sourceId": "userId:1193457",
-                    "updatedByUserId": 1193457,
-                }
-            ]
-        )
-    return out
+    """Every value each named property had, newest first (history.py) [§2.2]."""
+    return portal.property_history(t, obj_id, names)
