@@ -40,9 +40,58 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError("pgbouncer did not start listening")
 
 
+def make_certificates(directory: Path, host: str) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for `host` signed by it: (ca.crt, server.crt, server.key)."""
+    openssl = shutil.which("openssl")
+    assert openssl is not None, "openssl is needed to make test certificates"
+    ca_key, ca_crt = directory / "ca.key", directory / "ca.crt"
+    key, csr, crt = directory / "server.key", directory / "server.csr", directory / "server.crt"
+    (directory / "san.ext").write_text(f"subjectAltName=DNS:{host}\n")
+    for command in (
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            ca_key,
+            "-out",
+            ca_crt,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=target-supabase-hybrid test CA",
+        ],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={host}"],
+        [
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            ca_crt,
+            "-CAkey",
+            ca_key,
+            "-CAcreateserial",
+            "-out",
+            crt,
+            "-days",
+            "2",
+            "-extfile",
+            directory / "san.ext",
+        ],
+    ):
+        subprocess.run([openssl, *map(str, command)], check=True, capture_output=True)
+    return ca_crt, crt, key
+
+
 @contextmanager
-def transaction_pooler(database_url: str) -> Iterator[str]:
-    """Start PgBouncer in front of `database_url`'s server; yield the same URL pointing at PgBouncer."""
+def transaction_pooler(database_url: str, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Start PgBouncer in front of `database_url`'s server; yield the same URL pointing at PgBouncer.
+
+    `tls` = (certificate, key): clients must then connect with TLS, as to Supabase.
+    """
     assert PGBOUNCER is not None, SKIP_REASON
     upstream = urlsplit(database_url)
     workdir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
@@ -50,6 +99,14 @@ def transaction_pooler(database_url: str) -> Iterator[str]:
     port = free_port()
     password = f" password={upstream.password}" if upstream.password else ""
     (workdir / "userlist.txt").write_text(f'"{upstream.username}" ""\n')
+    client_tls = ""
+    if tls is not None:
+        for source, name in zip(tls, ("server.crt", "server.key"), strict=True):
+            shutil.copy(source, workdir / name)
+        client_tls = (
+            f"client_tls_sslmode = require\nclient_tls_cert_file = {workdir / 'server.crt'}\n"
+            f"client_tls_key_file = {workdir / 'server.key'}\n"
+        )
     (workdir / "pgbouncer.ini").write_text(
         f"""[databases]
 * = host={upstream.hostname} port={upstream.port} user={upstream.username}{password}
@@ -68,7 +125,7 @@ max_client_conn = 100
 server_reset_query =
 logfile = {workdir / "pgbouncer.log"}
 pidfile = {workdir / "pgbouncer.pid"}
-"""
+{client_tls}"""
     )
     if run_as is not None:
         shutil.chown(workdir, run_as)

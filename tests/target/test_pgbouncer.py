@@ -1,15 +1,18 @@
 """Loads through PgBouncer in transaction mode (Supabase's pooler on port 6543), with one server connection
-shared by every client: the data lands, and no session state survives the target's runs."""
+shared by every client: the data lands, and no session state survives the target's runs. With TLS in front,
+the README's `sslmode=verify-full&sslrootcert=…` recipe verifies the server's certificate."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
 
 from tests.target.cli import run_target
-from tests.target.pgbouncer import PGBOUNCER, SKIP_REASON, transaction_pooler
+from tests.target.pgbouncer import PGBOUNCER, SKIP_REASON, make_certificates, transaction_pooler
 from tests.target.singer import hubspot, query, record, schema, state
 
 pytestmark = pytest.mark.skipif(PGBOUNCER is None, reason=SKIP_REASON)
@@ -97,3 +100,26 @@ def test_given_transaction_pooler_with_one_server_connection_then_loads_land_and
     ]
     logs = query(database_url, "SELECT status, count(*) AS n FROM sync_logs GROUP BY status")
     assert logs == [{"status": "success", "n": 6}]
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make test certificates")
+def test_given_verify_full_and_the_servers_ca_then_it_loads_and_with_another_ca_it_fails_in_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "ca").mkdir()
+    (tmp_path / "other").mkdir()
+    ca, certificate, key = make_certificates(tmp_path / "ca", "localhost")
+    other_ca, _, _ = make_certificates(tmp_path / "other", "localhost")
+    few = [schema("deals"), record("deals", hubspot("1", amount="5")), state({"b": 1})]
+
+    with transaction_pooler(database_url, tls=(certificate, key)) as pooled:
+        url = f"postgresql://postgres@localhost:{urlsplit(pooled).port}{urlsplit(pooled).path}?sslmode=verify-full"
+        verified = run_target(tmp_path, {"database_url": f"{url}&sslrootcert={ca}"}, few)
+        impostor = run_target(tmp_path, {"database_url": f"{url}&sslrootcert={other_ca}"}, few)
+
+    assert verified.returncode == 0, verified.stderr[-3000:]
+    assert query(database_url, "SELECT hubspot_id FROM hubspot_deals_raw") == [{"hubspot_id": "1"}]
+    assert impostor.returncode == 1
+    assert "sslmode='verify-full': TLS verification of localhost failed" in impostor.stderr
+    assert "certificate verify failed" in impostor.stderr
+    assert "Traceback" not in impostor.stderr
