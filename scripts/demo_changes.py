@@ -2,7 +2,8 @@
 
 The simulator regenerates the same portal on every start and keeps changes in memory only. To make a rerun
 of the demo a real incremental sync, this script replays every change earlier demo runs made (same values,
-same timestamps, from .data/demo-changes.jsonl) and then makes a few new ones, stamped now.
+same timestamps, from the change log: the path given, else .data/demo-changes.jsonl) and then makes a few new
+ones, stamped now.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-LOG = Path(__file__).resolve().parent.parent / ".data" / "demo-changes.jsonl"
+DEFAULT_LOG = Path(__file__).resolve().parent.parent / ".data" / "demo-changes.jsonl"
 CHANGEABLE = {
     "contacts": ("lifecyclestage", ["lead", "customer", "opportunity"]),
     "deals": ("dealstage", ["qualifiedtobuy", "closedwon", "contractsent"]),
@@ -36,8 +37,8 @@ def apply(base_url: str, change: dict) -> bool:
     return True
 
 
-def main(base_url: str, new_changes: int) -> None:
-    previous = [json.loads(line) for line in LOG.read_text().splitlines()] if LOG.exists() else []
+def main(base_url: str, new_changes: int, log: Path = DEFAULT_LOG) -> None:
+    previous = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     for change in previous:
         apply(base_url, change)
     config = requests.get(f"{base_url}/_simulator/config", timeout=30).json()
@@ -56,9 +57,9 @@ def main(base_url: str, new_changes: int) -> None:
         }
         if apply(base_url, change):
             made.append(change)
-    LOG.parent.mkdir(parents=True, exist_ok=True)
-    with LOG.open("a") as log:
-        log.writelines(json.dumps(change) + "\n" for change in made)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as handle:
+        handle.writelines(json.dumps(change) + "\n" for change in made)
     print(
         f"==> simulated portal: replayed {len(previous)} earlier changes, made {len(made)} new ones",
         file=sys.stderr,
@@ -66,4 +67,4 @@ def main(base_url: str, new_changes: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), *(Path(arg) for arg in sys.argv[3:4]))
