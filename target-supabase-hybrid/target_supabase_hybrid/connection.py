@@ -162,8 +162,8 @@ _PERMANENT_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"could not translate host name", "database_url: host {host!r} is unknown (its DNS lookup failed)."),
         (
             r"server does not support SSL",
-            "sslmode: the server at {host} does not support TLS, but sslmode={sslmode!r} requires it. Use the"
-            " server's TLS endpoint; on a trusted private network set sslmode: disable together with"
+            "sslmode: the server at {host} does not support TLS (SSL), but sslmode={sslmode!r} requires it."
+            " Use the server's TLS endpoint; on a trusted private network set sslmode: disable together with"
             " allow_insecure_connection: true.",
         ),
         (
