@@ -17,6 +17,7 @@ import pytest
 
 from tests.e2e.meltano_project import REPO_ROOT, MeltanoProject
 from tests.hubspot_simulator import Simulator
+from tests.target.catalog import relations
 from tests.target.cli import run_target
 from tests.target.singer import hubspot, query, record, schema, state
 
@@ -37,16 +38,6 @@ def recipe_env_file() -> dict[str, str]:
     block = readme_block("bash", "cat > .env")
     body = block.split("<<'ENV'\n", 1)[1].split("\nENV\n", 1)[0]
     return dict(re.findall(r"^(\w+)='(.*)'$", body, flags=re.MULTILINE))
-
-
-def relations(database_url: str) -> list[str]:
-    rows = query(
-        database_url,
-        "SELECT n.nspname || '.' || c.relname AS name FROM pg_class c"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'v')"
-        " AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-    )
-    return [row["name"] for row in rows]
 
 
 def test_env_file_is_ignored_by_git() -> None:

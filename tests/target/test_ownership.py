@@ -5,10 +5,10 @@ same name with a clear message, changing nothing; HubSpot streams beyond contact
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import psycopg2
 
+from tests.target.catalog import comment, execute, relations, snapshot
 from tests.target.cli import error_lines, run_target
 from tests.target.singer import hubspot, query, record, schema, state
 
@@ -38,47 +38,7 @@ INSERT INTO companies (id, raw_json) VALUES ('7', '{"id": "7"}');
 INSERT INTO sync_logs (run_id, stream, table_name, status)
     VALUES ('00000000-0000-0000-0000-000000000001', 'companies', 'companies', 'success');
 """
-
-
-def execute(database_url: str, sql: str) -> None:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
-def snapshot(database_url: str, table: str) -> dict[str, Any]:
-    """Everything a run could change about a table: columns, RLS, comment, grants, rows."""
-    columns = query(
-        database_url,
-        "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute"
-        " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-        (table,),
-    )
-    (relation,) = query(
-        database_url,
-        "SELECT relrowsecurity, relacl::text AS acl, obj_description(oid, 'pg_class') AS comment"
-        " FROM pg_class WHERE oid = %s::regclass",
-        (table,),
-    )
-    rows = query(database_url, f"SELECT * FROM {table} ORDER BY 1")
-    return {"columns": columns, **relation, "rows": rows}
-
-
-def relations(database_url: str) -> list[str]:
-    rows = query(
-        database_url,
-        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v')"
-        " ORDER BY 1",
-    )
-    return [row["relname"] for row in rows]
-
-
-def comment(database_url: str, relation: str) -> str | None:
-    (row,) = query(database_url, "SELECT obj_description(%s::regclass, 'pg_class') AS c", (relation,))
-    return row["c"]
+COMPANY = [schema("companies"), record("companies", hubspot("5", domain="a.io")), state({"b": 1})]
 
 
 def test_given_app_companies_table_then_hubspot_companies_land_in_their_own_table_and_it_is_untouched(
@@ -87,11 +47,7 @@ def test_given_app_companies_table_then_hubspot_companies_land_in_their_own_tabl
     execute(database_url, APP_COMPANIES)
     before = snapshot(database_url, "companies")
 
-    result = run_target(
-        tmp_path,
-        {"database_url": database_url},
-        [schema("companies"), record("companies", hubspot("5", domain="a.io")), state({"b": 1})],
-    )
+    result = run_target(tmp_path, {"database_url": database_url}, COMPANY)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert snapshot(database_url, "companies") == before
@@ -108,11 +64,8 @@ def test_given_stream_mapped_onto_an_app_table_then_refused_and_nothing_changes(
     execute(database_url, APP_COMPANIES)
     before = snapshot(database_url, "companies")
 
-    result = run_target(
-        tmp_path,
-        {"database_url": database_url, "tables": {"companies": {"table": "companies"}}},
-        [schema("companies"), record("companies", hubspot("5", domain="a.io")), state({"b": 1})],
-    )
+    config = {"database_url": database_url, "tables": {"companies": {"table": "companies"}}}
+    result = run_target(tmp_path, config, COMPANY)
 
     assert result.returncode == 1
     (line,) = [line for line in error_lines(result.stderr) if "companies" in line]
@@ -121,7 +74,7 @@ def test_given_stream_mapped_onto_an_app_table_then_refused_and_nothing_changes(
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     assert snapshot(database_url, "companies") == before
-    assert relations(database_url) == ["companies"]  # not even sync_logs
+    assert relations(database_url) == ["public.companies"]  # not even sync_logs
 
 
 def test_given_app_sync_logs_table_then_refused_and_nothing_changes(
@@ -141,7 +94,7 @@ def test_given_app_sync_logs_table_then_refused_and_nothing_changes(
     assert "table public.sync_logs exists but was not created by target-supabase-hybrid" in result.stderr
     assert "schema" in error_lines(result.stderr)[-1]
     assert snapshot(database_url, "sync_logs") == before
-    assert relations(database_url) == ["sync_logs"]
+    assert relations(database_url) == ["public.sync_logs"]
 
 
 def test_given_tables_of_the_release_before_marks_then_they_are_recognised_marked_and_loaded(
@@ -179,7 +132,7 @@ def test_given_earlier_release_loaded_a_hubspot_stream_under_its_name_then_run_s
     assert result.returncode == 1
     assert "earlier runs loaded stream 'companies' into table 'companies'" in result.stderr
     assert "tables.companies.table: companies" in result.stderr
-    assert "hubspot_companies_raw" not in relations(database_url)
+    assert "public.hubspot_companies_raw" not in relations(database_url)
 
 
 def test_given_other_taps_stream_then_it_keeps_its_own_name_and_key(

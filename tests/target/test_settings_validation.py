@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.target.catalog import relations
 from tests.target.cli import TARGET, error_lines, run_target
 from tests.target.singer import hubspot, query, record, schema, state
 
@@ -23,16 +24,6 @@ def about() -> dict:
         [TARGET, "--about", "--format=json"], capture_output=True, text=True, check=True
     ).stdout
     return dict(json.loads(output))
-
-
-def tables(database_url: str) -> list[str]:
-    rows = query(
-        database_url,
-        "SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n"
-        " ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog',"
-        " 'information_schema') ORDER BY 1",
-    )
-    return [row["name"] for row in rows]
 
 
 def test_about_offers_no_sdk_setting_the_target_ignores() -> None:
@@ -53,14 +44,14 @@ def test_given_unusable_schema_name_then_run_refused_before_anything_is_created(
     assert result.returncode != 0
     assert f"schema {name!r} is not a usable schema name" in result.stderr
     assert "Traceback" not in result.stderr
-    assert tables(database_url) == []
+    assert relations(database_url) == []
 
 
 def test_given_valid_new_schema_name_then_it_is_created_and_loaded(database_url: str, tmp_path: Path) -> None:
     result = run_target(tmp_path, {"database_url": database_url, "schema": "hubspot_crm"}, MESSAGES)
 
     assert result.returncode == 0, result.stderr[-3000:]
-    assert tables(database_url) == ["hubspot_crm.hubspot_contacts_raw", "hubspot_crm.sync_logs"]
+    assert relations(database_url) == ["hubspot_crm.hubspot_contacts_raw", "hubspot_crm.sync_logs"]
 
 
 @pytest.mark.parametrize(
@@ -78,7 +69,7 @@ def test_given_sdk_setting_the_target_does_not_offer_then_run_refused_with_its_n
 
     assert result.returncode != 0
     assert any(message in line for line in error_lines(result.stderr)), result.stderr[-2000:]
-    assert tables(database_url) == []
+    assert relations(database_url) == []
 
 
 def test_given_load_method_append_only_from_an_old_definition_then_warned_and_records_upserted(
