@@ -8,9 +8,12 @@ query nor tests that want TCP. So this module drives `initdb`/`pg_ctl` from the 
 PostgreSQL refuses to run as root; when we are root the server runs as the system user the wheel creates.
 
 CLI (used by scripts/demo and scripts/bench):
-    python -m tests.local_postgres start --data-dir .data/postgres [--port 54329]   # prints the URL
+    python -m tests.local_postgres start --data-dir .data/postgres [--port P | --default-port 54329]
     python -m tests.local_postgres stop --data-dir .data/postgres
     python -m tests.local_postgres url --data-dir .data/postgres
+`start` prints the URL of the server as it really runs: a server already running keeps its port (a different
+`--port` is reported, not obeyed); a free `--port` is used, a busy one refused; without `--port` the port used
+last time, else `--default-port`, else any free port, is used when free, and otherwise a free one (reported).
 """
 
 from __future__ import annotations
@@ -38,6 +41,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port` (another clone's demo server, say)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @dataclass
@@ -92,9 +105,21 @@ class LocalPostgres:
         entry = pwd.getpwnam(user)
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
 
+    def remembered_port(self) -> int | None:
+        """The port this cluster was last started on (kept next to its data directory)."""
+        return int(self._port_file.read_text()) if self._port_file.exists() else None
+
+    def running_port(self) -> int | None:
+        """The port the running server listens on (line 4 of postmaster.pid), or None when it is stopped."""
+        if not self.is_running():
+            return None
+        return int((self.data_dir / "postmaster.pid").read_text().splitlines()[3])
+
     def is_running(self) -> bool:
         if not (self.data_dir / "PG_VERSION").exists():
             return False
+        if self._run_as is not None:  # something (pytest, say) may have closed a parent folder since start
+            ensure_prefix_permissions(self.data_dir)
         return self._run("pg_ctl", "-D", str(self.data_dir), "status").returncode == 0
 
     def start(self) -> str:
@@ -114,7 +139,9 @@ class LocalPostgres:
                     "--no-instructions",
                 )
             )
-        if self.is_running():
+        running = self.running_port()
+        if running is not None:  # its real port, whatever this object was asked for
+            self.port = running
             return self.admin_url
         options = [f"-h 127.0.0.1 -p {self.port} -k {self.data_dir}"]
         if not self.durable:
@@ -180,12 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("action", choices=["start", "stop", "url", "status"])
     parser.add_argument("--data-dir", required=True, type=Path)
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0, help="this port (refused when busy)")
+    parser.add_argument("--default-port", type=int, default=0, help="this port when free, else a free one")
     args = parser.parse_args(argv)
     server = LocalPostgres(args.data_dir, port=args.port)
     if args.action == "start":
-        print(server.start())
-    elif args.action == "stop":
+        return start(args.data_dir, args.port, args.default_port)
+    if args.action == "stop":
         server.stop()
     elif args.action == "url":
         print(server.admin_url)
@@ -193,6 +221,38 @@ def main(argv: list[str] | None = None) -> int:
         running = server.is_running()
         print("running" if running else "stopped")
         return 0 if running else 1
+    return 0
+
+
+def start(data_dir: Path, requested: int, default: int) -> int:
+    """`start`: print the URL of the server as it really runs (see the module docstring); 2 if refused."""
+    server = LocalPostgres(data_dir, port=requested)
+    running = server.running_port()
+    if running is not None:
+        if requested and requested != running:
+            print(
+                f"PostgreSQL of {data_dir} is already running on port {running}; port {requested} applies"
+                " after it is stopped (scripts/demo --stop).",
+                file=sys.stderr,
+            )
+        server.port = running
+        print(server.admin_url)
+        return 0
+    if requested and not port_is_free(requested):
+        print(
+            f"Port {requested} is in use (another clone's demo PostgreSQL?): choose another port"
+            " (scripts/demo: DEMO_PG_PORT=...) or stop what listens there.",
+            file=sys.stderr,
+        )
+        return 2
+    wanted = requested or server.remembered_port() or default
+    server.port = wanted if wanted and port_is_free(wanted) else free_port()
+    if wanted and server.port != wanted:
+        print(
+            f"Port {wanted} is in use (another clone's demo PostgreSQL?); using port {server.port}.",
+            file=sys.stderr,
+        )
+    print(server.start())
     return 0
 
 

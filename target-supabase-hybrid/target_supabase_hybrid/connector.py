@@ -1,6 +1,7 @@
-"""DDL: hybrid tables, their evolution, indexes and Supabase security; the `sync_logs` table.
+"""DDL: hybrid tables, their evolution and indexes; the `sync_logs` table; only ever on relations it owns.
 
-Everything here runs on a cursor inside the caller's transaction (pooler-safe: no session state).
+Everything here runs on a cursor inside the caller's transaction (pooler-safe: no session state), so a
+refusal or an error leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -8,12 +9,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import psycopg2.errors
 from psycopg2.extensions import cursor as Cursor  # noqa: N812
 
+from target_supabase_hybrid import ownership, security
+from target_supabase_hybrid.errors import TargetError
 from target_supabase_hybrid.mappings import PromotedColumn, TableMapping
 
 SYNC_LOGS_TABLE = "sync_logs"
-PUBLIC_API_ROLES = ("anon", "authenticated")
+SYNC_LOG_STATUSES = ("running", "success", "partial", "failed", "interrupted")
+# Columns only a `sync_logs` created by this target (before ownership marks existed) has together.
+_SYNC_LOGS_SHAPE = frozenset({"run_id", "stream", "table_name", "status", "records_received", "batches"})
+# Columns every hybrid table has had since the first release.
+_HYBRID_SHAPE = frozenset({"raw_json", "synced_at"})
 E164_SUFFIX = "_e164"
 RAW_HASH_COLUMN = "raw_hash"
 
@@ -82,45 +90,103 @@ def _primary_key(cur: Cursor, schema: str, table: str) -> tuple[str, ...]:
     return tuple(row[0] for row in cur.fetchall())
 
 
-def secure(cur: Cursor, relation: str) -> None:
-    """Row-level security on, and nothing granted to Supabase's public API roles (where they exist)."""
-    cur.execute(f"ALTER TABLE {relation} ENABLE ROW LEVEL SECURITY")
-    revoke_public_roles(cur, f"TABLE {relation}")
+def ensure_schema(cur: Cursor, schema: str) -> None:
+    """Create the schema when missing; when it exists, issue nothing (CREATE SCHEMA IF NOT EXISTS would still
+    need CREATE on the database, which a least-privilege role does not have)."""
+    cur.execute("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = %s)", (schema,))
+    row = cur.fetchone()
+    if row and row[0]:
+        return
+    try:
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    except psycopg2.errors.InsufficientPrivilege:
+        raise TargetError(
+            f"schema: {schema!r} does not exist and this database user may not create it; create it"
+            f" (CREATE SCHEMA {quote(schema)} AUTHORIZATION <loading user>) or choose an existing schema."
+        ) from None
 
 
-def revoke_public_roles(cur: Cursor, target: str) -> None:
-    """`REVOKE ALL ON <target> FROM anon, authenticated` for the roles this server has."""
-    cur.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(PUBLIC_API_ROLES),))
-    roles = [row[0] for row in cur.fetchall()]
-    if roles:
-        cur.execute(f"REVOKE ALL ON {target} FROM {', '.join(quote(r) for r in roles)}")
+def _listed_in_sync_logs(cur: Cursor, schema: str, table: str, stream: str | None = None) -> bool:
+    cur.execute(
+        f"SELECT EXISTS (SELECT FROM {qualified(schema, SYNC_LOGS_TABLE)} WHERE table_name = %s"
+        " AND (%s::text IS NULL OR stream = %s))",
+        (table, stream, stream),
+    )
+    row = cur.fetchone()
+    return bool(row and row[0])
 
 
-def ensure_table(cur: Cursor, schema: str, mapping: TableMapping, phone_rules: str = "") -> list[TableColumn]:
+def _claim_table(cur: Cursor, schema: str, table: str, stream: str, columns: set[str]) -> None:
+    """Go on only with a table this target created; mark one created before marks existed."""
+    relation = qualified(schema, table)
+    found = ownership.lookup(cur, relation)
+    if found is not None and ownership.is_marked(found[1]):
+        return
+    if (
+        found is not None
+        and found[0] == "r"
+        and columns >= _HYBRID_SHAPE
+        and _listed_in_sync_logs(cur, schema, table)
+    ):
+        ownership.mark(cur, "TABLE", relation, f"hybrid table of stream {stream!r}", previous=found[1])
+        logger.info("Marked %s as the target's own (created by an earlier version of the target)", relation)
+        return
+    raise ownership.refused(
+        "table",
+        f"{schema}.{table}",
+        f"Stream {stream!r} can load into another table (tables.{stream}.table) or another schema (schema)",
+    )
+
+
+def _refuse_moved_default(cur: Cursor, schema: str, mapping: TableMapping, stream: str) -> None:
+    """An earlier version loaded this HubSpot stream into a table named after the stream: never split it."""
+    legacy = mapping.legacy_table
+    if (
+        legacy
+        and ownership.lookup(cur, qualified(schema, legacy))
+        and _listed_in_sync_logs(cur, schema, legacy, stream)
+    ):
+        raise TargetError(
+            f"tables: earlier runs loaded stream {stream!r} into table {legacy!r}; HubSpot streams other than"
+            f" contacts, deals and calls now land in {mapping.table!r} by default. To keep loading into the"
+            f" old table set tables.{stream}.table: {legacy} (with hubspot_id_key: false if its key column is"
+            f" id); to start the new table instead, run once with --full-refresh after renaming the old one."
+        )
+
+
+def ensure_table(
+    cur: Cursor, schema: str, mapping: TableMapping, phone_rules: str = "", stream: str = ""
+) -> list[TableColumn]:
     """Create or evolve the table; return the columns to (re)fill from raw_json in existing rows.
 
     Those are the columns added to an existing table, and the E.164 columns whose numbers were normalized
     under other phone settings (`phone_rules`, kept as the column's comment): changing the regions later
-    re-normalizes stored numbers without a re-extract.
+    re-normalizes stored numbers without a re-extract. A table the target did not create is refused before
+    anything changes; security is applied once, at creation.
     """
+    stream = stream or mapping.table
     relation = qualified(schema, mapping.table)
-    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    ensure_schema(cur, schema)
     wanted = loaded_columns(mapping)
     existing = _existing_columns(cur, schema, mapping.table)
     added: list[TableColumn] = []
     if not existing:
+        _refuse_moved_default(cur, schema, mapping, stream)
         definitions = [
             f"{quote(c.name)} {c.sql_type}{' NOT NULL' if c.source is None else ''}" for c in wanted
         ]
         keys = ", ".join(quote(k) for k in mapping.key_column_names)
         cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {relation} ({', '.join(definitions)},"
+            f"CREATE TABLE {relation} ({', '.join(definitions)},"
             f" synced_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY ({keys}))"
         )
+        ownership.mark(cur, "TABLE", relation, f"hybrid table of stream {stream!r}")
+        security.secure_new_table(cur, relation)
     else:
+        _claim_table(cur, schema, mapping.table, stream, set(existing))
         primary_key = _primary_key(cur, schema, mapping.table)
         if primary_key != mapping.key_column_names:
-            raise ValueError(
+            raise TargetError(
                 f"table {schema}.{mapping.table} has primary key {primary_key} but the stream's key is "
                 f"{mapping.key_column_names}; rename or drop the table, or set `tables.<stream>.key`."
             )
@@ -138,7 +204,6 @@ def ensure_table(cur: Cursor, schema: str, mapping: TableMapping, phone_rules: s
             _index(cur, schema, mapping.table, promoted.name)
             if promoted.phone:
                 _index(cur, schema, mapping.table, promoted.name + E164_SUFFIX)
-    secure(cur, relation)
     return added
 
 
@@ -148,16 +213,39 @@ def _index(cur: Cursor, schema: str, table: str, column: str) -> None:
 
 
 def ensure_sync_logs(cur: Cursor, schema: str) -> None:
-    """The run log: one row per stream per run."""
+    """The run log: one row per stream per run. Refuses a `sync_logs` table the target did not create."""
     relation = qualified(schema, SYNC_LOGS_TABLE)
-    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    ensure_schema(cur, schema)
+    found = ownership.lookup(cur, relation)
+    if found is None:
+        _create_sync_logs(cur, relation)
+        ownership.mark(cur, "TABLE", relation, "one row per stream per run")
+        security.secure_new_table(cur, relation)
+        return
+    if not ownership.is_marked(found[1]):
+        if found[0] != "r" or not set(_existing_columns(cur, schema, SYNC_LOGS_TABLE)) >= _SYNC_LOGS_SHAPE:
+            raise ownership.refused(
+                "table",
+                f"{schema}.{SYNC_LOGS_TABLE}",
+                "Set schema to a schema of the target's own, or rename that table",
+            )
+        # Created before ownership marks: mark it, and close what that version left open (its id sequence
+        # kept Supabase's default grants, so the API roles could setval it and stop every later insert).
+        ownership.mark(cur, "TABLE", relation, "one row per stream per run", previous=found[1])
+        security.revoke_api_roles_on_sequences(cur, relation)
+        logger.info("Marked %s as the target's own (created by an earlier version of the target)", relation)
+    _allow_all_statuses(cur, relation)
+
+
+def _create_sync_logs(cur: Cursor, relation: str) -> None:
+    statuses = ", ".join(f"'{status}'" for status in SYNC_LOG_STATUSES)
     cur.execute(
-        f"""CREATE TABLE IF NOT EXISTS {relation} (
+        f"""CREATE TABLE {relation} (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             run_id uuid NOT NULL,
             stream text NOT NULL,
             table_name text NOT NULL,
-            status text NOT NULL CHECK (status IN ('running', 'success', 'partial', 'failed')),
+            status text NOT NULL CONSTRAINT sync_logs_status_check CHECK (status IN ({statuses})),
             started_at timestamptz NOT NULL DEFAULT now(),
             finished_at timestamptz,
             duration_seconds numeric(12, 3),
@@ -179,4 +267,19 @@ def ensure_sync_logs(cur: Cursor, schema: str) -> None:
             UNIQUE (run_id, stream)
         )"""
     )
-    secure(cur, relation)
+
+
+def _allow_all_statuses(cur: Cursor, relation: str) -> None:
+    """Tables from before `interrupted` existed: widen their status check (once)."""
+    cur.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = to_regclass(%s) AND contype = 'c'",
+        (relation,),
+    )
+    for name, definition in cur.fetchall():
+        if "status" in definition and not all(s in definition for s in SYNC_LOG_STATUSES):
+            statuses = ", ".join(f"'{status}'" for status in SYNC_LOG_STATUSES)
+            cur.execute(
+                f"ALTER TABLE {relation} DROP CONSTRAINT {quote(name)},"
+                f" ADD CONSTRAINT {quote(name)} CHECK (status IN ({statuses}))"
+            )

@@ -1,8 +1,10 @@
 """Which table a stream lands in, its key, and which fields are promoted to typed columns.
 
 Defaults reproduce the seed's hybrid tables for the HubSpot `contacts`, `deals` and `calls` streams; the
-`tables` setting overrides or extends them per stream. Any other stream gets a table named after it with its
-key properties and `raw_json` only.
+`tables` setting overrides or extends them per stream. Other HubSpot object streams (records in HubSpot's
+shape: key `id`, `properties`, `updatedAt`, `archived`) land in `hubspot_<type>_raw` keyed on `hubspot_id`,
+so they never collide with an application's own `companies` or `tickets`. Any other stream gets a table named
+after it with its key properties and `raw_json` only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ HUBSPOT_KEY_COLUMN = "hubspot_id"
 RECORD_HASH_COLUMN = "_sdc_record_hash"
 RECORD_HASH_SOURCE = "*"
 MAX_IDENTIFIER_LENGTH = 63
+HUBSPOT_OBJECT_FIELDS = ("properties", "updatedAt", "archived")
 _NOT_IDENTIFIER_CHAR = re.compile(r"[^a-z0-9_]+")
 
 
@@ -53,6 +56,8 @@ class TableMapping:
     table: str
     key_columns: tuple[tuple[str, str], ...]
     columns: tuple[PromotedColumn, ...] = field(default_factory=tuple)
+    # The table this stream's name gave it before HubSpot streams defaulted to `hubspot_<type>_raw`.
+    legacy_table: str | None = None
 
     @property
     def key_column_names(self) -> tuple[str, ...]:
@@ -134,14 +139,29 @@ def _column_from_config(raw: Mapping[str, Any]) -> PromotedColumn:
     )
 
 
+def is_hubspot_object(key_properties: Sequence[str], schema: Mapping[str, Any] | None) -> bool:
+    """Records in HubSpot's object shape (design §3), as tap-hubspot-raw emits for every object type."""
+    fields = (schema or {}).get("properties") or {}
+    return tuple(key_properties) == ("id",) and all(f in fields for f in HUBSPOT_OBJECT_FIELDS)
+
+
 def resolve_mapping(
     stream_name: str,
     key_properties: Sequence[str],
     tables_config: Mapping[str, Any] | None,
+    schema: Mapping[str, Any] | None = None,
 ) -> TableMapping:
     """Combine the seed defaults, the user's `tables` setting and the stream's key properties."""
     override: Mapping[str, Any] = (tables_config or {}).get(stream_name) or {}
-    default_table, default_columns = DEFAULT_MAPPINGS.get(stream_name, (sanitize_identifier(stream_name), ()))
+    hubspot = stream_name in DEFAULT_MAPPINGS or is_hubspot_object(key_properties, schema)
+    legacy_table = None
+    if stream_name in DEFAULT_MAPPINGS:
+        default_table, default_columns = DEFAULT_MAPPINGS[stream_name]
+    elif hubspot:
+        default_table, default_columns = f"hubspot_{stream_name}_raw", _HUBSPOT_COMMON
+        legacy_table = None if override.get("table") else sanitize_identifier(stream_name)
+    else:
+        default_table, default_columns = stream_name, ()
     table = sanitize_identifier(str(override.get("table") or default_table))
     columns = default_columns
     if "columns" in override:
@@ -149,10 +169,10 @@ def resolve_mapping(
     elif "extra_columns" in override:
         columns = default_columns + tuple(_column_from_config(c) for c in override["extra_columns"])
     keys = tuple(override.get("key") or key_properties)
-    if keys == ("id",) and (stream_name in DEFAULT_MAPPINGS or override.get("hubspot_id_key")):
+    if keys == ("id",) and (stream_name in DEFAULT_MAPPINGS or override.get("hubspot_id_key", hubspot)):
         key_columns: tuple[tuple[str, str], ...] = ((HUBSPOT_KEY_COLUMN, "id"),)
     elif keys:
         key_columns = tuple((sanitize_identifier(k), k) for k in keys)
     else:
         key_columns = ((RECORD_HASH_COLUMN, RECORD_HASH_SOURCE),)
-    return TableMapping(table=table, key_columns=key_columns, columns=columns)
+    return TableMapping(table=table, key_columns=key_columns, columns=columns, legacy_table=legacy_table)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 from singer_sdk import typing as th
 
 # Batches of 2,000-10,000 load about equally fast; 5,000 keeps a batch of HubSpot records near 100 MB.
@@ -38,7 +42,9 @@ PROMOTED_COLUMN = th.ObjectType(
 
 TABLE_MAPPING = th.ObjectType(
     th.Property(
-        "table", th.StringType, description="Table name (default: the seed name or the stream name)."
+        "table",
+        th.StringType,
+        description="Table name (default: hubspot_<stream>_raw for HubSpot object streams, else the stream).",
     ),
     th.Property("key", th.ArrayType(th.StringType), description="Key fields (default: the stream's key)."),
     th.Property(
@@ -54,7 +60,10 @@ TABLE_MAPPING = th.ObjectType(
     th.Property(
         "hubspot_id_key",
         th.BooleanType,
-        description="Store the key `id` as `hubspot_id` (automatic for contacts, deals and calls).",
+        description=(
+            "Store the key `id` as `hubspot_id` (automatic for contacts, deals, calls and other streams in"
+            " HubSpot's record shape; false keeps `id`)."
+        ),
     ),
     additional_properties=False,
 )
@@ -73,7 +82,10 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.StringType,
         default="public",
         title="Schema",
-        description="Schema the tables and sync_logs are created in.",
+        description=(
+            "Schema the tables and sync_logs are created in: lower-case letters, digits and underscores,"
+            " starting with a letter or underscore (created when missing)."
+        ),
     ),
     th.Property(
         "batch_size",
@@ -163,3 +175,47 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
 ).to_dict()
+
+# Settings the SDK adds to every target's `--about`; this target removes them (`append_builtin_config`):
+# it always upserts on the key, batches by `batch_size`, and keeps `raw_json` exactly as received.
+SDK_SETTINGS_NOT_OFFERED = ("load_method", "batch_size_rows", "add_record_metadata")
+# Unquoted PostgreSQL identifiers as users type them in SQL: no quoting surprises, no case folding.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_RESERVED_SCHEMAS = ("pg_", "information_schema")
+
+
+def check_schema_name(name: str) -> None:
+    """A schema name users can type unquoted in SQL, and that PostgreSQL lets a user create."""
+    if not _SCHEMA_NAME.fullmatch(name) or name.startswith(_RESERVED_SCHEMAS):
+        raise ValueError(
+            f"schema {name!r} is not a usable schema name: use lower-case letters, digits and underscores,"
+            " starting with a letter or underscore, at most 63 characters, not pg_* or information_schema"
+            " (e.g. public or hubspot)."
+        )
+
+
+def check_sdk_settings(config: Mapping[str, Any]) -> list[str]:
+    """Refuse the SDK settings this target does not offer when they would change anything; return warnings.
+
+    Older plugin definitions declared `load_method` with the SDK's default `append-only`, so Meltano may
+    still pass that value: it is accepted with a warning (the target upserts either way).
+    """
+    if config.get("batch_size_rows") is not None:
+        raise ValueError("batch_size_rows is not a setting of this target: use batch_size.")
+    if config.get("add_record_metadata"):
+        raise ValueError(
+            "add_record_metadata is not supported: raw_json keeps each record exactly as received (_sdc_*"
+            " timestamps in it would make every record look changed); remove the setting."
+        )
+    load_method = config.get("load_method")
+    if load_method not in (None, "upsert", "append-only"):
+        raise ValueError(
+            f"load_method {load_method!r} is not supported: this target always upserts on each stream's key;"
+            " remove the setting."
+        )
+    if load_method == "append-only":
+        return [
+            "load_method 'append-only' is ignored: this target always upserts on each stream's key (older"
+            " plugin definitions declared this default; remove the setting)."
+        ]
+    return []

@@ -13,7 +13,8 @@ from typing_extensions import override
 
 from target_supabase_hybrid import connector, loader
 from target_supabase_hybrid.backfill import backfill
-from target_supabase_hybrid.connection import with_retries
+from target_supabase_hybrid.connection import error_line, with_retries
+from target_supabase_hybrid.errors import BatchLoadError, TargetError
 from target_supabase_hybrid.mappings import resolve_mapping
 from target_supabase_hybrid.rows import Batch, RowBuilder
 from target_supabase_hybrid.settings import DEFAULT_BATCH_SIZE
@@ -23,10 +24,7 @@ if TYPE_CHECKING:
     from target_supabase_hybrid.target import TargetSupabaseHybrid
 
 T = TypeVar("T")
-
-
-class BatchLoadError(RuntimeError):
-    """A batch the database refused: the run stops and no STATE covering it is emitted."""
+__all__ = ["BatchLoadError", "HybridSink"]
 
 
 class HybridSink(BatchSink):
@@ -42,7 +40,9 @@ class HybridSink(BatchSink):
         self._max_size: int | None = None
         super().__init__(target, stream_name, schema, key_properties)
         self.db_schema: str = self.config.get("schema") or "public"
-        self.mapping = resolve_mapping(stream_name, self.key_properties, self.config.get("tables"))
+        self.mapping = resolve_mapping(
+            stream_name, self.key_properties, self.config.get("tables"), self.schema
+        )
         self.columns = connector.loaded_columns(self.mapping)
         self.rows = RowBuilder(self.mapping, self.columns, target.phones)
         self.sync_log = target.sync_log_for(stream_name, self.mapping.table)
@@ -55,9 +55,7 @@ class HybridSink(BatchSink):
     def max_size(self) -> int:
         # Read for every record (`is_full`): computed once.
         if self._max_size is None:
-            self._max_size = int(
-                self.config.get("batch_size_rows") or self.config.get("batch_size") or DEFAULT_BATCH_SIZE
-            )
+            self._max_size = int(self.config.get("batch_size") or DEFAULT_BATCH_SIZE)
         return self._max_size
 
     def _connection(self) -> Connection:
@@ -77,7 +75,8 @@ class HybridSink(BatchSink):
             conn = self._connection()
             try:
                 result = work(conn)
-                conn.commit()
+                with self.target.commits.commit():  # none once the run is interrupted
+                    conn.commit()
             except BaseException:
                 if not conn.closed:
                     conn.rollback()
@@ -94,23 +93,26 @@ class HybridSink(BatchSink):
 
     @override
     def setup(self) -> None:
-        def prepare(conn: Connection) -> None:
-            with conn.cursor() as cur:
-                connector.ensure_sync_logs(cur, self.db_schema)
-                added = connector.ensure_table(cur, self.db_schema, self.mapping, self.target.phones.rules)
-                self.sync_log.open(cur)
-                self._table_had_rows = loader.has_rows(cur, self.db_schema, self.mapping.table)
-            if added:
-                failed = backfill(conn, self.db_schema, self.mapping, added, self.target.phones)
-                self.logger.info(
-                    "Filled %s of %s from raw_json (new columns, or phone numbers under changed settings;"
-                    " unconvertible → NULL: %s)",
-                    [c.name for c in added],
-                    self.mapping.table,
-                    dict(failed),
-                )
+        self._guarded(lambda: self._transaction(self._prepare), received=0)
 
-        self._guarded(lambda: self._transaction(prepare), received=0)
+    def _prepare(self, conn: Connection) -> None:
+        """`sync_logs`, the table (created, or checked and evolved), this run's log row."""
+        with conn.cursor() as cur:
+            connector.ensure_sync_logs(cur, self.db_schema)
+            added = connector.ensure_table(
+                cur, self.db_schema, self.mapping, self.target.phones.rules, self.stream_name
+            )
+            self.sync_log.open(cur)
+            self._table_had_rows = loader.has_rows(cur, self.db_schema, self.mapping.table)
+        if added:
+            failed = backfill(conn, self.db_schema, self.mapping, added, self.target.phones)
+            self.logger.info(
+                "Filled %s of %s from raw_json (new columns, or phone numbers under changed settings;"
+                " unconvertible → NULL: %s)",
+                [c.name for c in added],
+                self.mapping.table,
+                dict(failed),
+            )
 
     @override
     def process_batch(self, context: dict) -> None:
@@ -184,11 +186,16 @@ class HybridSink(BatchSink):
         return totals, nulls
 
     def _guarded(self, work: Callable[[], T], received: int) -> T:
-        """Run `work`; on failure record it in `sync_logs`, then stop the run with a scrubbed error."""
+        """Run `work`; on failure record it in `sync_logs`, then stop the run with a scrubbed error.
+
+        Errors that already say what to fix (settings, tables the target does not own) pass unchanged.
+        """
         try:
             return work()
+        except TargetError:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
-            message = self.target.connections.scrub(f"{type(exc).__name__}: {exc}".strip())
+            message = self.target.connections.scrub(f"{type(exc).__name__}: {error_line(exc)}")
             code = getattr(exc, "pgcode", None)
             self.target.record_failure(self.sync_log, received, message)
             raise BatchLoadError(

@@ -25,6 +25,7 @@ MELTANO_ENV = {
     "meltano_extractor": "MELTANO_EXTRACTOR_NAME",
 }
 MAX_ERROR_CHARS = 4000
+STATUSES = ("running", "success", "partial", "failed", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class SyncLog:
         self.table = table
         self.totals = Totals()
         self.status = "running"
+        # Set once the row was inserted (in a transaction that may yet roll back: updates are then no-ops).
+        self.opened = False
 
     def open(self, cur: Cursor) -> None:
         """Insert the `running` row (idempotent: a second sink for the same stream reuses it)."""
@@ -78,6 +81,7 @@ class SyncLog:
             " ON CONFLICT (run_id, stream) DO NOTHING",
             (str(self.run_id), self.stream, self.table, *meltano.values()),
         )
+        self.opened = True
 
     def write(self, cur: Cursor, totals: Totals, status: str = "running", error: str | None = None) -> None:
         """Write `totals` and `status`; a final status also sets finished_at and the duration."""
@@ -113,3 +117,14 @@ class SyncLog:
         """Remember what the database now holds."""
         self.totals = totals
         self.status = status
+
+
+def mark_unfinished(cur: Cursor, schema: str, run_id: uuid.UUID, status: str, error: str) -> None:
+    """Give every row of this run still `running` a final `status` (e.g. `interrupted`); counts stay exact."""
+    cur.execute(
+        f"""UPDATE {qualified(schema, SYNC_LOGS_TABLE)} SET status = %s, error = COALESCE(error, %s),
+            finished_at = clock_timestamp(),
+            duration_seconds = EXTRACT(EPOCH FROM clock_timestamp() - started_at)
+        WHERE run_id = %s AND status = 'running'""",
+        (status, error[:MAX_ERROR_CHARS], str(run_id)),
+    )

@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg2
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from target_supabase_hybrid import views
-from target_supabase_hybrid.connection import ConnectionFactory
+from target_supabase_hybrid import interrupts, settings, views
+from target_supabase_hybrid.connection import ConnectionFactory, error_line, with_retries
+from target_supabase_hybrid.errors import Interrupted, TargetError
 from target_supabase_hybrid.phones import PhoneNormalizer
 from target_supabase_hybrid.reader import FastSingerReader, bulk_gc
+from target_supabase_hybrid.rehearsal import MELTANO_TEST_STREAM, RehearsalSink
 from target_supabase_hybrid.settings import CONFIG_SCHEMA
 from target_supabase_hybrid.sinks import HybridSink
-from target_supabase_hybrid.sync_log import SyncLog
+from target_supabase_hybrid.sync_log import SyncLog, mark_unfinished
+
+
+@contextmanager
+def run_ends_cleanly(logger: logging.Logger) -> Iterator[None]:
+    """Errors that say what to fix end the run with their message alone (no traceback), exit status 1;
+    an interruption records itself and exits 128 + the signal number (130 SIGINT, 143 SIGTERM)."""
+    try:
+        yield
+    except Interrupted as exc:
+        try:
+            exc.record()
+        except Exception as failure:  # noqa: BLE001 - the interruption is what the user must hear about
+            logger.warning("Could not mark this run's sync_logs rows 'interrupted': %s", error_line(failure))
+        logger.error("%s", exc)  # noqa: TRY400 - the message is the whole story
+        sys.exit(exc.exit_code)
+    except TargetError as exc:
+        logger.error("%s", exc)  # noqa: TRY400 - the message is the whole story
+        sys.exit(1)
 
 
 class TargetSupabaseHybrid(Target):
@@ -28,35 +53,76 @@ class TargetSupabaseHybrid(Target):
     default_sink_class = HybridSink
     message_reader_class = FastSingerReader
 
+    @classmethod
+    @override
+    def invoke(cls, **kwargs: Any) -> None:
+        with run_ends_cleanly(cls.logger):
+            super().invoke(**kwargs)
+
+    @classmethod
+    @override
+    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+        super().append_builtin_config(config_jsonschema)
+        for name in settings.SDK_SETTINGS_NOT_OFFERED:
+            config_jsonschema["properties"].pop(name, None)
+
     def __init__(self, **kwargs: Any) -> None:
-        """Check the connection settings before reading any input."""
+        """Check the settings before reading any input; SIGINT/SIGTERM stop the run (see `interrupts`)."""
         super().__init__(**kwargs)
         try:
+            settings.check_schema_name(self.config.get("schema") or "public")
+            for warning in settings.check_sdk_settings(self.config):
+                self.logger.warning("%s", warning)
             self.connections = ConnectionFactory(
                 self.config["database_url"],
                 self.config.get("sslmode"),
                 allow_insecure=bool(self.config.get("allow_insecure_connection")),
             )
+        except ValueError as exc:
+            raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+        try:
             self.phones = PhoneNormalizer(
                 self.config.get("default_phone_region"), self.config.get("phone_fallback_regions") or ()
             )
         except ValueError as exc:
-            raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+            message = f"default_phone_region / phone_fallback_regions: {exc}"
+            raise ConfigValidationError(message, errors=[message]) from None
         self.run_id = uuid.uuid4()
         self.is_finishing = False
         self._sync_logs: dict[str, SyncLog] = {}
         self._finished_streams: set[str] = set()
+        self._database_checked = False
+        self.commits = interrupts.CommitGate()
+        interrupts.install(self.commits, self.record_interruption)
+
+    @property
+    def db_schema(self) -> str:
+        """The schema everything lands in."""
+        return str(self.config.get("schema") or "public")
+
+    def record_interruption(self) -> None:
+        """Mark this run's unfinished `sync_logs` rows `interrupted` (once no commit can happen any more)."""
+        if not any(log.opened for log in self._sync_logs.values()):
+            return
+        reason = f"interrupted by {Interrupted(self.commits.signum or 0).signal_name}"
+        self.commits.wait_for_commits()
+        conn = self.connections.connect()
+        try:
+            with conn, conn.cursor() as cur:
+                mark_unfinished(cur, self.db_schema, self.run_id, "interrupted", reason)
+        finally:
+            conn.close()
 
     def sync_log_for(self, stream: str, table: str) -> SyncLog:
         """The one `sync_logs` row of `stream` in this run (shared by its sinks across schema changes)."""
         if stream not in self._sync_logs:
-            self._sync_logs[stream] = SyncLog(
-                self.config.get("schema") or "public", self.run_id, stream, table
-            )
+            self._sync_logs[stream] = SyncLog(self.db_schema, self.run_id, stream, table)
         return self._sync_logs[stream]
 
     def record_failure(self, log: SyncLog, received: int, message: str) -> None:
         """Best effort: mark the stream `failed` (`partial` if earlier batches committed), with the error."""
+        if not log.opened:  # nothing of this stream was written (e.g. its table was refused)
+            return
         status = "partial" if log.totals.inserted + log.totals.updated + log.totals.unchanged else "failed"
         totals = type(log.totals)(**{**log.totals.__dict__, "failed": log.totals.failed + received})
         try:
@@ -69,8 +135,28 @@ class TargetSupabaseHybrid(Target):
             log.committed(totals, status)
         except Exception as exc:  # noqa: BLE001 - the original error is what matters to the user
             self.logger.warning(
-                "Could not record the failure in sync_logs: %s", self.connections.scrub(str(exc))
+                "Could not record the failure in sync_logs: %s", self.connections.scrub(error_line(exc))
             )
+
+    def _check_database(self) -> None:
+        """Connect once; a server that is down is retried like a batch, then reported in one line."""
+        attempts = int(self.config.get("max_retries", 4)) + 1
+        try:
+            with_retries(
+                self.connections.check,
+                attempts=attempts,
+                logger=self.logger,
+                scrubber=self.connections.scrub,
+            )
+        except psycopg2.Error as exc:
+            raise TargetError(
+                f"database_url: could not connect to {self.connections.host} ({attempts} attempts): "
+                + self.connections.scrub(error_line(exc))
+            ) from None
+
+    @override
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        return RehearsalSink if stream_name == MELTANO_TEST_STREAM else HybridSink
 
     @override
     def get_sink(
@@ -81,6 +167,9 @@ class TargetSupabaseHybrid(Target):
         schema: dict | None = None,
         key_properties: Any = None,
     ) -> Sink:
+        if not self._database_checked:  # before the first sink: a wrong setting fails once, named
+            self._check_database()
+            self._database_checked = True
         # A changed SCHEMA retires the sink until the next full drain; commit its records now so they can
         # never land after (and overwrite) newer records of the same stream.
         existing = self._sinks_active.get(stream_name)
@@ -145,12 +234,14 @@ class TargetSupabaseHybrid(Target):
         self.is_finishing = True
         with bulk_gc():
             super().process_endofpipe()
-        for sink in {id(s): s for s in self._sinks_active.values()}.values():
+        sinks = {id(s): s for s in self._sinks_active.values()}.values()
+        for sink in sinks:
             if isinstance(sink, HybridSink) and sink.sync_log.status == "running":
                 sink.finish()
                 sink.clean_up()
-        if self.config.get("create_views", True):
-            views.create_views(self.connections, self.config.get("schema") or "public", self.logger)
+        loaded = any(not isinstance(sink, RehearsalSink) for sink in sinks)
+        if loaded and self.config.get("create_views", True):
+            views.create_views(self.connections, self.db_schema, self.logger)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,15 @@ import logging
 
 import psycopg2
 
-from target_supabase_hybrid.connection import ConnectionFactory
-from target_supabase_hybrid.connector import qualified, revoke_public_roles
+from target_supabase_hybrid import ownership, security
+from target_supabase_hybrid.connection import ConnectionFactory, error_line
+from target_supabase_hybrid.connector import qualified
 
 CALL_CONTACTS_VIEW = "hubspot_call_contacts"
 CONTACTS_TABLE = "hubspot_contacts_raw"
 CALLS_TABLE = "hubspot_calls_raw"
+# Columns only this view has (recognises one created before ownership marks existed).
+_VIEW_SHAPE = ("call_id", "contact_id", "match_rule", "candidates", "matched_phone_e164")
 
 _VIEW_SQL = """
 CREATE OR REPLACE VIEW {view} WITH (security_invoker = true) AS
@@ -72,7 +75,11 @@ LEFT JOIN by_phone p ON p.call_id = c.hubspot_id
 
 
 def create_views(connections: ConnectionFactory, schema: str, logger: logging.Logger) -> None:
-    """Create or replace the call→contact view when both default tables exist; never fail the run over it."""
+    """Create or replace the call→contact view when both default tables exist; never fail the run over it.
+
+    A relation of that name the target did not create is left alone (with a warning). Security is applied
+    when the view is created; `CREATE OR REPLACE` keeps whatever grants users added since.
+    """
     conn = connections.connect()
     try:
         with conn, conn.cursor() as cur:
@@ -84,6 +91,15 @@ def create_views(connections: ConnectionFactory, schema: str, logger: logging.Lo
             if not row or not row[0]:
                 return
             view = qualified(schema, CALL_CONTACTS_VIEW)
+            found = ownership.lookup(cur, view)
+            if found is not None and not ownership.is_marked(found[1]) and not _is_earlier_view(cur, view):
+                logger.warning(
+                    "%s",
+                    ownership.refused(
+                        "view", f"{schema}.{CALL_CONTACTS_VIEW}", "The call-to-contact view is not created"
+                    ),
+                )
+                return
             cur.execute(
                 _VIEW_SQL.format(
                     view=view,
@@ -91,12 +107,27 @@ def create_views(connections: ConnectionFactory, schema: str, logger: logging.Lo
                     contacts=qualified(schema, CONTACTS_TABLE),
                 )
             )
-            revoke_public_roles(cur, f"TABLE {view}")
+            if found is None or not ownership.is_marked(found[1]):
+                previous = found[1] if found else None
+                ownership.mark(cur, "VIEW", view, "each call with its contact", previous=previous)
+            if found is None:
+                security.secure_new_view(cur, view)
     except psycopg2.Error as exc:
         logger.warning(
             "View %s not created (custom table mappings?): %s",
             CALL_CONTACTS_VIEW,
-            connections.scrub(str(exc)),
+            connections.scrub(error_line(exc)),
         )
     finally:
         conn.close()
+
+
+def _is_earlier_view(cur: psycopg2.extensions.cursor, view: str) -> bool:
+    """A view of this target from before ownership marks: a view with this view's distinctive columns."""
+    cur.execute(
+        "SELECT array_agg(attname::text) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+        " WHERE c.oid = to_regclass(%s) AND c.relkind = 'v' AND a.attnum > 0",
+        (view,),
+    )
+    row = cur.fetchone()
+    return bool(row and row[0] and set(_VIEW_SHAPE) <= set(row[0]))

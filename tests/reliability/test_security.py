@@ -6,11 +6,9 @@ Unit-level TLS policy and scrubbing are in tests/target/test_security.py; these 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ from tests.harness.landed import assert_database_equals_portal, query
 from tests.harness.pipeline import run_pipeline, start
 from tests.harness.presets import PIPELINE_TOKEN as TOKEN
 from tests.hubspot_simulator import Simulator
+from tests.target.remote import remote_looking_address
 
 DB_PASSWORD = "Db-pa55-5ecret-e1f0"
 TARGET = str(Path(sys.executable).parent / "target-supabase-hybrid")
@@ -161,29 +160,8 @@ def test_given_api_roles_that_can_log_in_then_they_are_refused_every_created_rel
 def remote_looking_proxy(postgres_server: PostgresServer) -> Iterator[str]:
     """127.0.0.2 (not one of the target's local hosts) forwarding to the test server: a 'remote' database."""
     upstream = urlsplit(postgres_server.admin_url)
-    loop = asyncio.new_event_loop()
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(upstream.hostname, upstream.port)
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.2", 0))
-    port = server.sockets[0].getsockname()[1]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.2:{port}"
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    with remote_looking_address(upstream.hostname or "", upstream.port or 0) as (host, port):
+        yield f"{host}:{port}"
 
 
 def run_target(config: dict[str, Any], tmp_path: Path, lines: str) -> subprocess.CompletedProcess[str]:
