@@ -6,15 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.harness.landed import assert_database_equals_portal, assert_state_covers_only_committed
-from tests.harness.pipeline import run_pipeline, start
+from tests.harness.pipeline import run_pipeline, start, tap_config
 from tests.harness.presets import PIPELINE_TOKEN
 from tests.hubspot_simulator import Simulator
+from tests.tap.conftest import run_tap
 
 
 def test_given_daily_limit_exhausted_mid_run_then_tap_stops_clearly_and_next_day_resumes_exactly(
     portal: Simulator, database_url: str, tmp_path: Path
 ) -> None:
-    portal.update_config(daily_limit=6)  # enough for the first stream, not for the rest
+    # A run needs N requests: allow all but the last few, so the limit strikes after the first streams are
+    # done (how many a stream takes depends on how the tap splits it).
+    run_tap(tap_config(portal))
+    needed = portal.stats()["total"]
+    portal.reset_stats()
+    portal.reset_rate_limits()
+    portal.update_config(daily_limit=needed - 3)
     run = start(portal, database_url, tmp_path).finish()
 
     assert run.returncode("tap") != 0
