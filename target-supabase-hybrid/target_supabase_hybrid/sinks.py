@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+import psycopg2
+import psycopg2.errors
 from psycopg2.extensions import connection as Connection  # noqa: N812
+from psycopg2.extensions import cursor as Cursor  # noqa: N812
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from target_supabase_hybrid import connector, loader
 from target_supabase_hybrid.backfill import backfill
+from target_supabase_hybrid.batch import PendingBatch
 from target_supabase_hybrid.connection import with_retries
 from target_supabase_hybrid.mappings import resolve_mapping
-from target_supabase_hybrid.rows import Batch, RowBuilder
+from target_supabase_hybrid.rows import RowBuilder, Serialized
 from target_supabase_hybrid.settings import DEFAULT_BATCH_SIZE
+from target_supabase_hybrid.streamed_copy import CopyAbortedError, StreamedCopy
 from target_supabase_hybrid.sync_log import Totals
 
 if TYPE_CHECKING:
@@ -49,6 +54,8 @@ class HybridSink(BatchSink):
         self._conn: Connection | None = None
         # False while the table was empty when this sink started: no stored hashes to look up.
         self._table_had_rows = True
+        # False once a streamed COPY failed for another reason than an existing key: buffered from then on.
+        self._may_stream = True
 
     @property
     @override
@@ -94,6 +101,10 @@ class HybridSink(BatchSink):
 
     @override
     def setup(self) -> None:
+        # Another sink of this run streaming into the same table holds its transaction open: finish it first
+        # (its locks would block this DDL), and stream into a shared table no more.
+        self.target.claim_table(self)
+
         def prepare(conn: Connection) -> None:
             with conn.cursor() as cur:
                 connector.ensure_sync_logs(cur, self.db_schema)
@@ -113,66 +124,153 @@ class HybridSink(BatchSink):
         self._guarded(lambda: self._transaction(prepare), received=0)
 
     @override
+    def start_batch(self, context: dict) -> None:
+        # The table was empty when this sink started: every key is expected to be new, so each record's line
+        # is built on arrival and streamed into a COPY straight into the table while the batch is read.
+        eager = not self._table_had_rows
+        context["pending"] = PendingBatch(eager, self._open_stream() if eager else None)
+
+    @override
+    def process_record(self, record: dict, context: dict) -> None:
+        batch: PendingBatch = context["pending"]
+        try:
+            serialized = self.rows.serialize(record)
+            if batch.eager:
+                failed: list[str] = []
+                batch.add_line(serialized.key, self.rows.copy_line(record, serialized, failed), failed)
+            else:
+                batch.add_serialized(serialized)
+        except Exception as exc:  # noqa: BLE001 - recorded and re-raised by `_fail`
+            self.abort_stream(batch)
+            self._fail(exc, batch.received + 1)
+
+    @override
     def process_batch(self, context: dict) -> None:
-        records: list[dict[str, Any]] = context.get("records", [])
-        if not records:
+        batch: PendingBatch | None = context.get("pending")
+        if batch is None or not batch.received:
             return
         started = time.perf_counter()
-        batch = self._guarded(lambda: self.rows.collect(records), received=len(records))
-        self._commit(batch, started)
-
-    def _commit(self, batch: Batch, started: float) -> None:
         finishing = self.target.is_finishing
         before = self.sync_log.totals
-        totals, nulls = self._guarded(
-            lambda: self._transaction(lambda conn: self._load(conn, batch, finishing)), batch.received
-        )
+        totals, nulls = self._guarded(lambda: self._commit(batch, finishing), batch.received)
         self.sync_log.committed(totals, "success" if finishing else "running")
         self.tally_record_written(totals.inserted + totals.updated - before.inserted - before.updated)
         self.tally_duplicate_merged(batch.duplicates)
         self.logger.info(
-            "Committed %d records into %s in %.2fs (totals: %d inserted, %d updated, %d unchanged, %s)",
+            "Committed %d records into %s in %.2fs%s (totals: %d inserted, %d updated, %d unchanged, %s)",
             batch.received,
             self.mapping.table,
             time.perf_counter() - started,
+            " after streaming them" if batch.streamed else "",
             totals.inserted,
             totals.updated,
             totals.unchanged,
             f"conversion NULLs {dict(nulls)}" if nulls else "no conversion NULLs",
         )
 
-    def _load(self, conn: Connection, batch: Batch, finishing: bool) -> tuple[Totals, Counter[str]]:
-        """Skip records whose stored `raw_hash` matches, COPY the rest (straight into the table when none of
-        their keys exists yet, else through staging + upsert), log the totals."""
+    def _commit(self, batch: PendingBatch, finishing: bool) -> tuple[Totals, Counter[str]]:
+        if batch.stream is not None:
+            committed = self._commit_streamed(batch, finishing)
+            if committed is not None:
+                return committed
+        return self._transaction(lambda conn: self._load(conn, batch, finishing))
+
+    def _open_stream(self) -> StreamedCopy | None:
+        """A COPY into the table, fed while the batch is read; None when this sink does not stream."""
+        if not self._may_stream or self.target.is_shared_table(self):
+            return None
+        try:
+            conn = self._connection()
+        except psycopg2.Error:
+            return None  # the buffered path connects again, with retries and a recorded failure
+        prelude = ["SET LOCAL synchronous_commit = off"] if self.config.get("synchronous_commit_off") else []
+        statement = loader.copy_statement(self.db_schema, self.mapping.table, self.columns)
+        return StreamedCopy(conn, statement, prelude, name=self.stream_name)
+
+    def abort_stream(self, batch: PendingBatch | None = None) -> None:
+        """End the open COPY of `batch` (default: the batch being received or drained), if any, and roll its
+        transaction back: nothing of it is committed."""
+        contexts = [self._pending_batch, self._context_draining] if batch is None else []
+        batches = [batch] if batch is not None else [c.get("pending") for c in contexts if c]
+        for pending in batches:
+            if pending is not None and pending.stream is not None:
+                pending.close_stream()
+                self._rollback()
+
+    def _rollback(self) -> None:
+        try:
+            if self._conn is not None and not self._conn.closed:
+                self._conn.rollback()
+        except psycopg2.Error:
+            self._reconnect()
+
+    def _commit_streamed(self, batch: PendingBatch, finishing: bool) -> tuple[Totals, Counter[str]] | None:
+        """Finish the streamed COPY, log the batch and commit; None when that failed (rolled back)."""
+        stream = batch.stream
+        assert stream is not None  # noqa: S101 - checked by the caller
+        try:
+            stream.finish()
+            nulls = batch.conversion_nulls()
+            totals = self.sync_log.totals.plus(
+                received=batch.received,
+                inserted=batch.distinct,
+                updated=0,
+                duplicates=batch.duplicates,
+                nulls=nulls,
+            )
+            with stream.connection.cursor() as cur:
+                self.sync_log.write(cur, totals, "success" if finishing else "running")
+            stream.connection.commit()
+        except (psycopg2.Error, CopyAbortedError) as exc:
+            self._rollback()
+            if isinstance(exc, psycopg2.errors.UniqueViolation):
+                # Keys of this batch exist already (repeated across batches, or another writer): this batch
+                # takes the staged upsert, and later ones look their stored hashes up first.
+                self._table_had_rows = True
+                batch.keys_exist = True
+            elif not isinstance(exc, CopyAbortedError):
+                self._may_stream = False
+                self.logger.info(
+                    "Streamed COPY into %s failed (%s); loading this batch again the buffered way, and the "
+                    "next ones without streaming",
+                    self.mapping.table,
+                    self.target.connections.scrub(f"{type(exc).__name__}: {exc}".strip()),
+                )
+            return None
+        batch.streamed = True
+        return totals, nulls
+
+    def _load(self, conn: Connection, batch: PendingBatch, finishing: bool) -> tuple[Totals, Counter[str]]:
+        """Eager batches: COPY the kept lines (straight into the table unless keys exist). Lazy batches: skip
+        records whose stored `raw_hash` matches and COPY the rest (straight into the table when none of their
+        keys exists yet, else through staging + upsert). Then log the totals."""
         nulls: Counter[str] = Counter()
-        keys = self.mapping.key_column_names
         with conn.cursor() as cur:
             if self.config.get("synchronous_commit_off"):
                 cur.execute("SET LOCAL synchronous_commit = off")
-            entries = batch.entries
-            all_new = not self._table_had_rows
-            if self._table_had_rows:
-                stored = loader.stored_hashes(
-                    cur, self.db_schema, self.mapping.table, keys, [e.key for e in entries]
+            if batch.eager:
+                nulls = batch.conversion_nulls()
+                inserted, updated = self._write_rows(
+                    cur,
+                    batch.eager_lines,
+                    batch.distinct,
+                    direct=not (batch.repeated_key or batch.keys_exist),
                 )
-                entries = [e for e in entries if stored.get(e.key) != e.hash]
-                all_new = not stored
-            inserted = updated = 0
-            if entries and all_new:
-                nulls = Counter()
-                if loader.copy_new_rows(
+            else:
+                stored = loader.stored_hashes(
                     cur,
                     self.db_schema,
                     self.mapping.table,
-                    self.columns,
-                    self.rows.copy_lines(entries, nulls),
-                ):
-                    inserted = len(entries)
-                    entries = []
-            if entries:
-                nulls = Counter()
-                loader.stage(cur, self.columns, self.rows.copy_lines(entries, nulls))
-                inserted, updated = loader.upsert(cur, self.db_schema, self.mapping.table, keys, self.columns)
+                    self.mapping.key_column_names,
+                    list(batch.serialized),
+                )
+                changed = [s for s in batch.serialized.values() if stored.get(s.key) != s.digest]
+
+                def lines() -> Iterator[bytes]:
+                    nulls.clear()
+                    return self._lines_from_json(changed, nulls)
+
+                inserted, updated = self._write_rows(cur, lines, len(changed), direct=not stored)
             totals = self.sync_log.totals.plus(
                 received=batch.received,
                 inserted=inserted,
@@ -183,19 +281,44 @@ class HybridSink(BatchSink):
             self.sync_log.write(cur, totals, "success" if finishing else "running")
         return totals, nulls
 
+    def _write_rows(
+        self, cur: Cursor, lines: Callable[[], Iterable[bytes]], count: int, *, direct: bool
+    ) -> tuple[int, int]:
+        """COPY `count` rows straight into the table when `direct` (falling back when a key exists after all),
+        else through staging and the upsert; return (inserted, updated)."""
+        if not count:
+            return 0, 0
+        if direct and loader.copy_new_rows(cur, self.db_schema, self.mapping.table, self.columns, lines()):
+            return count, 0
+        loader.stage(cur, self.columns, lines())
+        return loader.upsert(
+            cur, self.db_schema, self.mapping.table, self.mapping.key_column_names, self.columns
+        )
+
+    def _lines_from_json(self, entries: list[Serialized], nulls: Counter[str]) -> Iterator[bytes]:
+        """Lines built while the COPY consumes them; conversion failures are added to `nulls` at the end."""
+        failed: list[str] = []
+        for serialized in entries:
+            yield self.rows.copy_line_from_json(serialized, failed)
+        nulls.update(failed)
+
     def _guarded(self, work: Callable[[], T], received: int) -> T:
         """Run `work`; on failure record it in `sync_logs`, then stop the run with a scrubbed error."""
         try:
             return work()
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
-            message = self.target.connections.scrub(f"{type(exc).__name__}: {exc}".strip())
-            code = getattr(exc, "pgcode", None)
-            self.target.record_failure(self.sync_log, received, message)
-            raise BatchLoadError(
-                f"stream {self.stream_name!r} → table {self.mapping.table!r}: {received} records were not "
-                f"loaded (nothing from this batch was committed and no state covering it is emitted)"
-                f"{f' [SQLSTATE {code}]' if code else ''}: {message}"
-            ) from None
+            self._fail(exc, received)
+
+    def _fail(self, exc: Exception, received: int) -> NoReturn:
+        """Record `exc` in `sync_logs` (the batch's `received` records failed) and raise `BatchLoadError`."""
+        message = self.target.connections.scrub(f"{type(exc).__name__}: {exc}".strip())
+        code = getattr(exc, "pgcode", None)
+        self.target.record_failure(self.sync_log, received, message)
+        raise BatchLoadError(
+            f"stream {self.stream_name!r} → table {self.mapping.table!r}: {received} records were not "
+            f"loaded (nothing from this batch was committed and no state covering it is emitted)"
+            f"{f' [SQLSTATE {code}]' if code else ''}: {message}"
+        ) from None
 
     def finish(self, status: str = "success") -> None:
         """Mark the stream's log row final (used when no batch was pending at the end of input)."""
@@ -205,6 +328,7 @@ class HybridSink(BatchSink):
 
     @override
     def clean_up(self) -> None:
+        self.abort_stream()
         super().clean_up()
         if self._conn is not None and not self._conn.closed:
             self._conn.close()

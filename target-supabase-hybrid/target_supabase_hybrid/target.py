@@ -42,10 +42,15 @@ class TargetSupabaseHybrid(Target):
             )
         except ValueError as exc:
             raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+        if isinstance(self.message_reader, FastSingerReader):
+            self.message_reader.on_failure = self.abort_streams
         self.run_id = uuid.uuid4()
         self.is_finishing = False
         self._sync_logs: dict[str, SyncLog] = {}
         self._finished_streams: set[str] = set()
+        # Which sink writes each (schema, table), and tables written by several streams (never streamed into).
+        self._table_writers: dict[tuple[str, str], HybridSink] = {}
+        self._shared_tables: set[tuple[str, str]] = set()
 
     def sync_log_for(self, stream: str, table: str) -> SyncLog:
         """The one `sync_logs` row of `stream` in this run (shared by its sinks across schema changes)."""
@@ -54,6 +59,32 @@ class TargetSupabaseHybrid(Target):
                 self.config.get("schema") or "public", self.run_id, stream, table
             )
         return self._sync_logs[stream]
+
+    def claim_table(self, sink: HybridSink) -> None:
+        """Register `sink` as its table's writer, before its DDL runs.
+
+        A sink streams a batch with its transaction open while input is read; any other statement of this run
+        on that table (DDL of a new sink, a COPY with the same keys) would wait for that transaction, which
+        only this thread can finish. So a previous writer of another stream is drained first and the table is
+        marked shared (no streaming into it from then on). A retired sink of the same stream was drained when
+        its SCHEMA changed.
+        """
+        table = (sink.db_schema, sink.mapping.table)
+        previous = self._table_writers.get(table)
+        if previous is not None and previous is not sink and previous.stream_name != sink.stream_name:
+            self._shared_tables.add(table)
+            self.drain_one(previous)
+        self._table_writers[table] = sink
+
+    def is_shared_table(self, sink: HybridSink) -> bool:
+        """Whether several streams of this run write `sink`'s table."""
+        return (sink.db_schema, sink.mapping.table) in self._shared_tables
+
+    def abort_streams(self) -> None:
+        """Roll back every streamed batch still open: whatever stopped the run, none of them may commit."""
+        for sink in [*self._sinks_active.values(), *self._sinks_to_clear]:
+            if isinstance(sink, HybridSink):
+                sink.abort_stream()
 
     def record_failure(self, log: SyncLog, received: int, message: str) -> None:
         """Best effort: mark the stream `failed` (`partial` if earlier batches committed), with the error."""
@@ -143,8 +174,12 @@ class TargetSupabaseHybrid(Target):
         # Batches drained from here on are the streams' last: they finish their sync_logs row in their
         # own transaction. Streams with nothing pending get a final row update of their own.
         self.is_finishing = True
-        with bulk_gc():
-            super().process_endofpipe()
+        try:
+            with bulk_gc():
+                super().process_endofpipe()
+        except BaseException:
+            self.abort_streams()
+            raise
         for sink in {id(s): s for s in self._sinks_active.values()}.values():
             if isinstance(sink, HybridSink) and sink.sync_log.status == "running":
                 sink.finish()
