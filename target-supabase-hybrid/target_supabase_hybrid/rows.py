@@ -1,13 +1,16 @@
-"""Records → COPY lines: each record is serialised once (compact JSON bytes), keyed and hashed (`raw_hash`),
-and its line (keys, promoted columns, raw_hash, raw_json) is built at most once.
+"""Records → COPY lines: each record's JSON text (`raw_json`) is keyed and hashed (`raw_hash`) once, and its
+line (keys, promoted columns, raw_hash, raw_json) is built at most once.
 
-The line is built from the record when it arrives (new tables: it is streamed into COPY at once), or later
-from its JSON when only records whose hash changed need one (tables that had rows).
+Records usually arrive as the JSON text they had in the input (`read_raw`): that text is stored and hashed as
+received, and only the key and promoted fields are decoded. Records handed over as dicts (stream maps,
+validation) are serialised once, compactly (`serialize`). The line is built when the record arrives (new
+tables: it is streamed into COPY at once), or later from its JSON when only records whose hash changed need
+one (tables that had rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -16,6 +19,7 @@ import msgspec
 from target_supabase_hybrid.connector import TableColumn
 from target_supabase_hybrid.mappings import RECORD_HASH_SOURCE, TableMapping
 from target_supabase_hybrid.phones import PhoneNormalizer
+from target_supabase_hybrid.record_views import storable_as_received, view_decoder
 from target_supabase_hybrid.values import (
     _NEEDS_ESCAPE,
     CONVERTERS,
@@ -42,7 +46,7 @@ _EMPTY: dict[str, Any] = {}
 
 
 class Serialized(NamedTuple):
-    """One record as sent: its key, its compact JSON (`raw_json`) and the md5 of that JSON (`raw_hash`)."""
+    """One record: its key, its JSON text as stored (`raw_json`) and the md5 of that text (`raw_hash`)."""
 
     key: tuple[str, ...]
     data: bytes
@@ -56,11 +60,21 @@ class MissingKeyValueError(ValueError):
 class RowBuilder:
     """Builds COPY lines for one table; reports values that did not convert (stored as NULL)."""
 
-    def __init__(self, mapping: TableMapping, columns: list[TableColumn], phones: PhoneNormalizer) -> None:
-        """Precompute the converters for `columns` (as returned by `connector.loaded_columns`)."""
+    def __init__(
+        self,
+        mapping: TableMapping,
+        columns: list[TableColumn],
+        phones: PhoneNormalizer,
+        required: Sequence[str] = (),
+    ) -> None:
+        """Precompute the converters for `columns` (as returned by `connector.loaded_columns`); `required` are
+        fields every decoded view must also hold (the stream's key properties, checked by the SDK)."""
         self.mapping = mapping
         self._key_sources = tuple(source for _, source in mapping.key_columns)
         self._hash_keyed = self._key_sources == (RECORD_HASH_SOURCE,)
+        key_paths = [(name,) for name in (*required, *(() if self._hash_keyed else self._key_sources))]
+        self._key_view = view_decoder(key_paths)
+        self._row_view = view_decoder([*key_paths, *(c.source.path for c in columns if c.source)])
         # The objects promoted values are read from, fetched once per record: () is the record itself,
         # ("properties",) its `properties` object, and so on.
         self._containers: tuple[tuple[str, ...], ...] = tuple(
@@ -76,9 +90,28 @@ class RowBuilder:
             kind = _DIRECT if column.is_e164 else _FREE_TEXT if convert is to_copy_text else _MEMOISED
             self._plan.append((self._containers.index(path[:-1]), path[-1], kind, column.name, convert, {}))
 
+    def read_raw(self, raw: msgspec.Raw, *, for_row: bool) -> tuple[dict[str, Any], bytes]:
+        """A record given as its JSON text: the fields decoded from it (a row's when `for_row`, else the
+        key's; the whole record when it is not shaped as expected) and the text to store, as received.
+
+        Text that cannot be stored as received (NUL or surrogate escapes) is decoded whole and serialised
+        again, as a record given as a dict is.
+        """
+        data = bytes(raw)
+        if not storable_as_received(data):
+            record = _JSON_DECODER.decode(data)
+            return record, record_json(record)
+        try:
+            return (self._row_view if for_row else self._key_view).decode(data), data
+        except msgspec.ValidationError:  # not an object, or `properties` is not one, say
+            return _JSON_DECODER.decode(data), data
+
     def serialize(self, record: dict[str, Any]) -> Serialized:
-        """The record's key, compact JSON and md5 (the key is that md5 for keyless streams)."""
-        data = record_json(record)
+        """Key and hash a record given as a dict, serialised once as compact JSON."""
+        return self.identify(record, record_json(record))
+
+    def identify(self, record: dict[str, Any], data: bytes) -> Serialized:
+        """Key and hash a record stored as `data` (the key is that hash for keyless streams)."""
         digest = record_hash(data)
         if self._hash_keyed:
             return Serialized((digest,), data, digest)
@@ -92,7 +125,11 @@ class RowBuilder:
 
     def copy_line_from_json(self, serialized: Serialized, failed: list[str]) -> bytes:
         """`copy_line` for a record known only by its JSON (the record as stored in `raw_json`)."""
-        return self.copy_line(_JSON_DECODER.decode(serialized.data), serialized, failed)
+        try:
+            view = self._row_view.decode(serialized.data)
+        except msgspec.ValidationError:
+            view = _JSON_DECODER.decode(serialized.data)
+        return self.copy_line(view, serialized, failed)
 
     def copy_line(self, record: dict[str, Any], serialized: Serialized, failed: list[str]) -> bytes:
         """The COPY text line (no newline); names of columns whose value did not convert go to `failed`."""
@@ -122,7 +159,9 @@ class RowBuilder:
             encoded = head.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates (from "\\ud800" escapes) in a promoted value
             encoded = replace_lone_surrogates(head).encode("utf-8")
-        return encoded + serialized.data.replace(b"\\", b"\\\\")
+        # JSON text escaped for COPY: backslashes, and tabs or carriage returns a tap put between tokens.
+        text = serialized.data.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\r", b"\\r")
+        return encoded + text
 
 
 def _convert(

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+import msgspec
 import psycopg2
 import psycopg2.errors
 from psycopg2.extensions import connection as Connection  # noqa: N812
@@ -49,7 +50,7 @@ class HybridSink(BatchSink):
         self.db_schema: str = self.config.get("schema") or "public"
         self.mapping = resolve_mapping(stream_name, self.key_properties, self.config.get("tables"))
         self.columns = connector.loaded_columns(self.mapping)
-        self.rows = RowBuilder(self.mapping, self.columns, target.phones)
+        self.rows = RowBuilder(self.mapping, self.columns, target.phones, self.key_properties)
         self.sync_log = target.sync_log_for(stream_name, self.mapping.table)
         self._conn: Connection | None = None
         # False while the table was empty when this sink started: no stored hashes to look up.
@@ -135,14 +136,32 @@ class HybridSink(BatchSink):
         batch: PendingBatch = context["pending"]
         try:
             serialized = self.rows.serialize(record)
-            if batch.eager:
-                failed: list[str] = []
-                batch.add_line(serialized.key, self.rows.copy_line(record, serialized, failed), failed)
-            else:
-                batch.add_serialized(serialized)
+            self._add(batch, serialized, record)
         except Exception as exc:  # noqa: BLE001 - recorded and re-raised by `_fail`
             self.abort_stream(batch)
             self._fail(exc, batch.received + 1)
+
+    def batch_context(self) -> dict:
+        """The context of the batch being received (started, by `start_batch`, at its first record)."""
+        return self._get_context({})
+
+    def process_raw_record(self, raw: msgspec.Raw, context: dict) -> None:
+        """`process_record` for a record given as the JSON text it had in the input (stored as received)."""
+        batch: PendingBatch = context["pending"]
+        fields, data = self.rows.read_raw(raw, for_row=batch.eager)
+        self._singer_validate_message(fields)
+        try:
+            self._add(batch, self.rows.identify(fields, data), fields)
+        except Exception as exc:  # noqa: BLE001 - recorded and re-raised by `_fail`
+            self.abort_stream(batch)
+            self._fail(exc, batch.received + 1)
+
+    def _add(self, batch: PendingBatch, serialized: Serialized, record: dict[str, Any]) -> None:
+        if batch.eager:
+            failed: list[str] = []
+            batch.add_line(serialized.key, self.rows.copy_line(record, serialized, failed), failed)
+        else:
+            batch.add_serialized(serialized)
 
     @override
     def process_batch(self, context: dict) -> None:

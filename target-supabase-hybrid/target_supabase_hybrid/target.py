@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sinks import Sink
@@ -14,7 +15,7 @@ from typing_extensions import override
 from target_supabase_hybrid import views
 from target_supabase_hybrid.connection import ConnectionFactory
 from target_supabase_hybrid.phones import PhoneNormalizer
-from target_supabase_hybrid.reader import FastSingerReader, bulk_gc
+from target_supabase_hybrid.reader import FastSingerReader, bulk_gc, decode_json
 from target_supabase_hybrid.settings import CONFIG_SCHEMA
 from target_supabase_hybrid.sinks import HybridSink
 from target_supabase_hybrid.sync_log import SyncLog
@@ -124,6 +125,27 @@ class TargetSupabaseHybrid(Target):
             self.drain_one(existing)
         return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
 
+    def _takes_own_record_path(self, stream_name: str, sink: Sink) -> bool:
+        """Whether records of `stream_name` skip the SDK's record path (no maps, metadata or validation)."""
+        maps = self.mapper.stream_maps.get(stream_name)
+        return (
+            isinstance(sink, HybridSink)
+            and maps is not None
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not sink.include_sdc_metadata_properties
+            and self.config.get("validate_records") is not True
+        )
+
+    @override
+    def _process_schema_message(self, message_dict: dict) -> None:
+        super()._process_schema_message(message_dict)
+        # Records of these streams are read as JSON text: hashed and stored as received, partly decoded.
+        if isinstance(self.message_reader, FastSingerReader):
+            self.message_reader.raw_record_streams = frozenset(
+                name for name, sink in self._sinks_active.items() if self._takes_own_record_path(name, sink)
+            )
+
     @override
     def _process_record_message(self, message_dict: dict) -> None:
         """Hand records to their sink without the SDK's per-record copy and timestamp parsing.
@@ -133,24 +155,24 @@ class TargetSupabaseHybrid(Target):
         `validate_records: true` take the SDK path.
         """
         stream_name = message_dict.get("stream")
-        maps = self.mapper.stream_maps.get(stream_name) if stream_name is not None else None
-        sink = self._sinks_active.get(stream_name) if stream_name is not None else None
-        if (
-            sink is None
-            or not maps
-            or len(maps) != 1
-            or type(maps[0]) is not SameRecordTransform
-            or sink.include_sdc_metadata_properties
-            or self.config.get("validate_records") is True
-            or "record" not in message_dict
-        ):
+        record = message_dict.get("record")
+        sink = self._sinks_active.get(stream_name) if isinstance(stream_name, str) else None
+        if record.__class__ is msgspec.Raw:
+            # The reader passes raw records only for streams that take this path (`raw_record_streams`).
+            if not isinstance(sink, HybridSink):  # not expected: the set is kept in step on each SCHEMA
+                message_dict = {**message_dict, "record": decode_json(record)}
+                super()._process_record_message(message_dict)
+                return
+            sink.process_raw_record(record, sink.batch_context())
+        elif sink is not None and record is not None and self._takes_own_record_path(str(stream_name), sink):
+            assert isinstance(sink, HybridSink)  # noqa: S101 - checked by _takes_own_record_path
+            context = sink._get_context(record)
+            sink._singer_validate_message(record)
+            sink.process_record(record, context)
+        else:
             super()._process_record_message(message_dict)
             return
-        record = message_dict["record"]
-        context = sink._get_context(record)
-        sink._singer_validate_message(record)
         sink.tally_record_read()
-        sink.process_record(record, context)
         sink.record_counter_metric.increment()
         if sink.is_full:
             self.drain_one(sink)

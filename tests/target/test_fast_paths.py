@@ -23,15 +23,21 @@ def counts(database_url: str, stream: str = "contacts") -> tuple[int, int, int]:
     return log["records_inserted"], log["records_updated"], log["records_unchanged"]
 
 
-def test_given_a_load_then_raw_hash_is_the_md5_of_the_record_json_as_sent(database_url):
-    run(database_url, CONTACTS[:3])
+def test_given_a_load_then_raw_hash_is_the_md5_of_the_record_json_as_received(database_url):
+    with_nul = record("contacts", hubspot("99", firstname="a\u0000b"))
+    run(database_url, [*CONTACTS[:3], with_nul])
     stored = {
-        r["hubspot_id"]: r["raw_hash"] for r in query(database_url, "SELECT * FROM hubspot_contacts_raw")
+        r["hubspot_id"]: (r["raw_hash"], r["raw_json"])
+        for r in query(database_url, "SELECT * FROM hubspot_contacts_raw")
     }
     for message in CONTACTS[1:3]:
         rec = message["record"]
-        text = json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
-        assert stored[rec["id"]] == hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - what the target stores
+        text = json.dumps(rec)  # as `run` wrote it into the message: stored and hashed as received
+        assert stored[rec["id"]] == (hashlib.md5(text.encode()).hexdigest(), rec)  # noqa: S324
+    # Text that cannot be stored as received (here a NUL escape) is cleaned and serialised compactly.
+    cleaned = {**with_nul["record"], "properties": {"firstname": "ab"}}
+    compact = json.dumps(cleaned, separators=(",", ":"), ensure_ascii=False)
+    assert stored["99"] == (hashlib.md5(compact.encode()).hexdigest(), cleaned)  # noqa: S324
 
 
 def test_given_keys_repeated_across_batches_of_a_new_table_then_direct_copy_falls_back_to_upsert(

@@ -4,6 +4,7 @@ stops the run, nothing of an open batch is committed and no transaction stays op
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import logging
@@ -200,3 +201,43 @@ def test_given_a_key_repeated_within_a_batch_then_later_batches_still_stream(dat
     assert "after streaming" in committed[1]
     assert "Streamed COPY into" not in caplog.text
     assert query(database_url, "SELECT count(*) AS v FROM hubspot_contacts_raw")[0]["v"] == 5
+
+
+def test_given_record_text_with_tabs_escapes_or_odd_shapes_then_it_loads_as_json(database_url):
+    prefix = '{"type": "RECORD", "stream": "contacts", "record": '
+    lines = [
+        json.dumps(schema("contacts")),
+        prefix + '{"id":\t"1",\r"properties": {"email": "a@x.io"}}}',
+        prefix + '{"id": "2", "properties": {"firstname": "\\u00e9\\ud83d\\ude00"}}}',
+        prefix + '{"id": "3", "properties": null}}',
+        prefix + '{"id": "4", "properties": {"email": "\\\\u0000 is text"}}}',
+    ]
+    for name, seeded in (("fresh", False), ("seeded", True)):  # lines built on arrival / from stored JSON
+        if seeded:
+            run(database_url, [schema("contacts"), record("contacts", hubspot("0"))], schema=name)
+        run(database_url, lines, schema=name)
+        rows = {r["hubspot_id"]: r for r in query(database_url, f"SELECT * FROM {name}.hubspot_contacts_raw")}
+        assert rows["1"]["email"] == "a@x.io", name
+        assert rows["1"]["raw_json"] == {"id": "1", "properties": {"email": "a@x.io"}}
+        assert rows["2"]["firstname"] == "é\U0001f600"
+        assert rows["3"]["raw_json"]["properties"] is None
+        assert rows["4"]["email"] == "\\u0000 is text"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"stream_maps": {"contacts": {"mapped": "'yes'"}}}, {"validate_records": True}],
+    ids=["stream_maps", "validate_records"],
+)
+def test_given_the_sdk_record_path_then_records_arrive_as_dicts_and_land(database_url, config):
+    rec = hubspot("1", email="a@x.io")
+    run(database_url, [schema("contacts"), record("contacts", rec)], **config)
+    row = query(database_url, "SELECT email, raw_hash, raw_json FROM hubspot_contacts_raw")[0]
+    assert row["email"] == "a@x.io"
+    stored = row["raw_json"]
+    assert stored["id"] == "1"
+    if "stream_maps" in config:
+        assert stored["mapped"] == "yes"
+    # Serialised again from the dict the SDK handed over, not hashed as received.
+    assert row["raw_hash"] != hashlib.md5(json.dumps(rec).encode()).hexdigest()  # noqa: S324
+    assert sync_logs(database_url)["contacts"]["records_inserted"] == 1
