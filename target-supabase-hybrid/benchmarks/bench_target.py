@@ -212,16 +212,21 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def run_target(command: list[str], singer_file: Path) -> TargetRun:
-    """Run the target CLI on the Singer file; wall time and peak RSS (sampled every 10 ms)."""
+    """Run the target CLI on the Singer file; wall time and peak RSS (sampled every 10 ms).
+
+    Its log goes to `target.log` beside the Singer file (shown when it fails).
+    """
     peak = 0.0
+    log = singer_file.with_name("target.log")
     started = time.perf_counter()
-    with singer_file.open() as stdin:
-        process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL)  # noqa: S603
+    with singer_file.open() as stdin, log.open("w") as stderr:
+        process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=stderr)  # noqa: S603
         while process.poll() is None:
             peak = max(peak, peak_rss_mb(process.pid))
             time.sleep(0.01)
     seconds = time.perf_counter() - started
     if process.returncode:
+        print(log.read_text()[-4000:], file=sys.stderr)
         raise SystemExit(f"target-supabase-hybrid failed with exit code {process.returncode}")
     return TargetRun(seconds, peak)
 
