@@ -241,3 +241,24 @@ def test_given_the_sdk_record_path_then_records_arrive_as_dicts_and_land(databas
     # Serialised again from the dict the SDK handed over, not hashed as received.
     assert row["raw_hash"] != hashlib.md5(json.dumps(rec).encode()).hexdigest()  # noqa: S324
     assert sync_logs(database_url)["contacts"]["records_inserted"] == 1
+
+
+def test_given_a_statement_timeout_shorter_than_a_slow_batch_then_it_lands_the_buffered_way(
+    database_url, monkeypatch, caplog
+):
+    # A streamed COPY lasts as long as its batch takes to arrive; a server statement_timeout can cancel it.
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=1000")
+
+    def lines() -> Iterator[str]:
+        yield json.dumps(schema("contacts"))
+        yield from contacts(range(100))
+        time.sleep(2)  # a slow tap, mid-batch
+        yield from contacts(range(100, 150))
+        yield json.dumps(state({"bookmark": 1}))
+
+    listen(database_url, lines())
+    assert query(database_url, "SELECT count(*) AS v FROM hubspot_contacts_raw")[0]["v"] == 150
+    assert "Streamed COPY into hubspot_contacts_raw failed (QueryCanceled" in caplog.text
+    log = sync_logs(database_url)["contacts"]
+    assert (log["status"], log["records_inserted"], log["records_failed"]) == ("success", 150, 0)
