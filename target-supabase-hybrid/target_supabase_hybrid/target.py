@@ -45,6 +45,7 @@ class TargetSupabaseHybrid(Target):
             raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
         if isinstance(self.message_reader, FastSingerReader):
             self.message_reader.on_failure = self.abort_streams
+            self.message_reader.on_raw_record = self._process_raw_record
         self.run_id = uuid.uuid4()
         self.is_finishing = False
         self._sync_logs: dict[str, SyncLog] = {}
@@ -152,26 +153,34 @@ class TargetSupabaseHybrid(Target):
 
         The SDK path costs more than the whole database load and rewrites date-time strings, while
         `raw_json` must keep records exactly as received. Stream maps, flattening, record metadata or
-        `validate_records: true` take the SDK path.
+        `validate_records: true` take the SDK path. (Records of streams on this path usually come through
+        `_process_raw_record`, still as JSON text.)
         """
         stream_name = message_dict.get("stream")
         record = message_dict.get("record")
         sink = self._sinks_active.get(stream_name) if isinstance(stream_name, str) else None
-        if record.__class__ is msgspec.Raw:
-            # The reader passes raw records only for streams that take this path (`raw_record_streams`).
-            if not isinstance(sink, HybridSink):  # not expected: the set is kept in step on each SCHEMA
-                message_dict = {**message_dict, "record": decode_json(record)}
-                super()._process_record_message(message_dict)
-                return
-            sink.process_raw_record(record, sink.batch_context())
-        elif sink is not None and record is not None and self._takes_own_record_path(str(stream_name), sink):
-            assert isinstance(sink, HybridSink)  # noqa: S101 - checked by _takes_own_record_path
-            context = sink._get_context(record)
-            sink._singer_validate_message(record)
-            sink.process_record(record, context)
-        else:
+        if sink is None or record is None or not self._takes_own_record_path(str(stream_name), sink):
             super()._process_record_message(message_dict)
             return
+        assert isinstance(sink, HybridSink)  # noqa: S101 - checked by _takes_own_record_path
+        context = sink._get_context(record)
+        sink._singer_validate_message(record)
+        sink.process_record(record, context)
+        self._after_record(sink)
+
+    def _process_raw_record(self, stream_name: str, raw: msgspec.Raw) -> None:
+        """A RECORD of a stream in the reader's `raw_record_streams`, its record still as JSON text."""
+        sink = self._sinks_active.get(stream_name)
+        if not isinstance(sink, HybridSink):  # not expected: the set is kept in step on each SCHEMA
+            self._process_record_message(
+                {"type": "RECORD", "stream": stream_name, "record": decode_json(raw)}
+            )
+            return
+        sink.process_raw_record(raw, sink.batch_context())
+        self._after_record(sink)
+
+    def _after_record(self, sink: HybridSink) -> None:
+        """The SDK's bookkeeping after a record: counts, metric, drain when full, drain when too old."""
         sink.tally_record_read()
         sink.record_counter_metric.increment()
         if sink.is_full:
