@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import msgspec
@@ -18,6 +19,7 @@ from typing_extensions import override
 from target_supabase_hybrid import connector, loader
 from target_supabase_hybrid.backfill import backfill
 from target_supabase_hybrid.batch import PendingBatch
+from target_supabase_hybrid.commit_behind import CommitBehind
 from target_supabase_hybrid.connection import with_retries
 from target_supabase_hybrid.mappings import resolve_mapping
 from target_supabase_hybrid.rows import RowBuilder, Serialized
@@ -29,6 +31,32 @@ if TYPE_CHECKING:
     from target_supabase_hybrid.target import TargetSupabaseHybrid
 
 T = TypeVar("T")
+
+
+@dataclass
+class _Committing:
+    """A streamed batch committing in the background (`job`), and what its commit makes true."""
+
+    job: CommitBehind
+    batch: PendingBatch
+    totals: Totals
+    nulls: Counter[str]
+    finishing: bool
+    started: float
+
+    def committed(self, sink: HybridSink) -> None:
+        """The sink's bookkeeping once the job has committed."""
+        self.batch.streamed = True
+        sink._committed(self.batch, self.totals, self.nulls, self.finishing, self.started)
+
+
+def _discard(conn: Connection) -> None:
+    """Roll back (or close) a connection whose transaction failed."""
+    try:
+        if not conn.closed:
+            conn.rollback()
+    except psycopg2.Error:
+        conn.close()
 
 
 class BatchLoadError(RuntimeError):
@@ -57,6 +85,10 @@ class HybridSink(BatchSink):
         self._table_had_rows = True
         # False once a streamed COPY failed for another reason than an existing key: buffered from then on.
         self._may_stream = True
+        # The previous streamed batch, committing in the background on its own connection, and the connection
+        # the batch after next will use.
+        self._committing: _Committing | None = None
+        self._spare_conn: Connection | None = None
 
     @property
     @override
@@ -168,10 +200,91 @@ class HybridSink(BatchSink):
         batch: PendingBatch | None = context.get("pending")
         if batch is None or not batch.received:
             return
+        self.settle()
         started = time.perf_counter()
         finishing = self.target.is_finishing
+        stream = batch.stream
+        if stream is not None and not stream.failed:
+            # Committed behind: the main thread goes on reading while the server takes the last chunks.
+            nulls = batch.conversion_nulls()
+            totals = self.sync_log.totals.plus(
+                received=batch.received,
+                inserted=batch.distinct,
+                updated=0,
+                duplicates=batch.duplicates,
+                nulls=nulls,
+            )
+            status = "success" if finishing else "running"
+            job = CommitBehind(stream, lambda cur: self.sync_log.write(cur, totals, status), self.stream_name)
+            self._committing = _Committing(job, batch, totals, nulls, finishing, started)
+            self._conn, self._spare_conn = self._spare_conn, None  # the job keeps the stream's connection
+            self.target.commit_started(self)
+            return
+        if stream is not None:  # aborted (a repeated key) or failed before the end
+            try:
+                stream.finish()
+            except (psycopg2.Error, CopyAbortedError) as exc:
+                self._stream_failed(exc, batch)
+            self._rollback()
+        totals, nulls = self._guarded(
+            lambda: self._transaction(lambda conn: self._load(conn, batch, finishing)), batch.received
+        )
+        self._committed(batch, totals, nulls, finishing, started)
+
+    def settle(self) -> None:
+        """Wait for the batch committing in the background, if any; load it the buffered way if that failed
+        (the batch being received then loads the buffered way too: its COPY shares nothing with it)."""
+        committing = self._take_committing()
+        if committing is None:
+            return
+        batch = committing.batch
+        error = committing.job.wait()
+        if error is None:
+            self._spare_conn = committing.job.connection
+            batch.streamed = True
+            self._committed(
+                batch, committing.totals, committing.nulls, committing.finishing, committing.started
+            )
+            return
+        _discard(committing.job.connection)
+        self.abort_stream()
+        if isinstance(error, (psycopg2.Error, CopyAbortedError)):
+            self._stream_failed(error, batch)
+        totals, nulls = self._guarded(
+            lambda: self._transaction(lambda conn: self._load(conn, batch, committing.finishing)),
+            batch.received,
+        )
+        self._committed(batch, totals, nulls, committing.finishing, committing.started)
+
+    def _take_committing(self) -> _Committing | None:
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            self.target.commit_settled(self)
+        return committing
+
+    def _settle_quietly(self) -> None:
+        """Wait for the background commit without loading anything again (the run is stopping)."""
+        committing = self._take_committing()
+        if committing is None:
+            return
+        if committing.job.wait() is None:
+            self._spare_conn = committing.job.connection
+            committing.batch.streamed = True
+            self._committed(
+                committing.batch,
+                committing.totals,
+                committing.nulls,
+                committing.finishing,
+                committing.started,
+            )
+        else:
+            _discard(committing.job.connection)
+
+    def _committed(
+        self, batch: PendingBatch, totals: Totals, nulls: Counter[str], finishing: bool, started: float
+    ) -> None:
+        """Bookkeeping once a batch is committed: totals, the SDK's tallies, the log line."""
         before = self.sync_log.totals
-        totals, nulls = self._guarded(lambda: self._commit(batch, finishing), batch.received)
         self.sync_log.committed(totals, "success" if finishing else "running")
         self.tally_record_written(totals.inserted + totals.updated - before.inserted - before.updated)
         self.tally_duplicate_merged(batch.duplicates)
@@ -187,13 +300,6 @@ class HybridSink(BatchSink):
             f"conversion NULLs {dict(nulls)}" if nulls else "no conversion NULLs",
         )
 
-    def _commit(self, batch: PendingBatch, finishing: bool) -> tuple[Totals, Counter[str]]:
-        if batch.stream is not None:
-            committed = self._commit_streamed(batch, finishing)
-            if committed is not None:
-                return committed
-        return self._transaction(lambda conn: self._load(conn, batch, finishing))
-
     def _open_stream(self) -> StreamedCopy | None:
         """A COPY into the table, fed while the batch is read; None when this sink does not stream."""
         if not self._may_stream or self.target.is_shared_table(self):
@@ -208,7 +314,8 @@ class HybridSink(BatchSink):
 
     def abort_stream(self, batch: PendingBatch | None = None) -> None:
         """End the open COPY of `batch` (default: the batch being received or drained), if any, and roll its
-        transaction back: nothing of it is committed."""
+        transaction back: nothing of it is committed. A batch committing in the background is waited for."""
+        self._settle_quietly()
         contexts = [self._pending_batch, self._context_draining] if batch is None else []
         batches = [batch] if batch is not None else [c.get("pending") for c in contexts if c]
         for pending in batches:
@@ -223,41 +330,21 @@ class HybridSink(BatchSink):
         except psycopg2.Error:
             self._reconnect()
 
-    def _commit_streamed(self, batch: PendingBatch, finishing: bool) -> tuple[Totals, Counter[str]] | None:
-        """Finish the streamed COPY, log the batch and commit; None when that failed (rolled back)."""
-        stream = batch.stream
-        assert stream is not None  # noqa: S101 - checked by the caller
-        try:
-            stream.finish()
-            nulls = batch.conversion_nulls()
-            totals = self.sync_log.totals.plus(
-                received=batch.received,
-                inserted=batch.distinct,
-                updated=0,
-                duplicates=batch.duplicates,
-                nulls=nulls,
+    def _stream_failed(self, exc: psycopg2.Error | CopyAbortedError, batch: PendingBatch) -> None:
+        """Learn from a failed streamed COPY (rolled back): the batch loads the buffered way."""
+        if isinstance(exc, psycopg2.errors.UniqueViolation):
+            # Keys of this batch exist already (repeated across batches, or another writer): this batch takes
+            # the staged upsert, and later ones look their stored hashes up first.
+            self._table_had_rows = True
+            batch.keys_exist = True
+        elif not isinstance(exc, CopyAbortedError):
+            self._may_stream = False
+            self.logger.info(
+                "Streamed COPY into %s failed (%s); loading this batch again the buffered way, and the "
+                "next ones without streaming",
+                self.mapping.table,
+                self.target.connections.scrub(f"{type(exc).__name__}: {exc}".strip()),
             )
-            with stream.connection.cursor() as cur:
-                self.sync_log.write(cur, totals, "success" if finishing else "running")
-            stream.connection.commit()
-        except (psycopg2.Error, CopyAbortedError) as exc:
-            self._rollback()
-            if isinstance(exc, psycopg2.errors.UniqueViolation):
-                # Keys of this batch exist already (repeated across batches, or another writer): this batch
-                # takes the staged upsert, and later ones look their stored hashes up first.
-                self._table_had_rows = True
-                batch.keys_exist = True
-            elif not isinstance(exc, CopyAbortedError):
-                self._may_stream = False
-                self.logger.info(
-                    "Streamed COPY into %s failed (%s); loading this batch again the buffered way, and the "
-                    "next ones without streaming",
-                    self.mapping.table,
-                    self.target.connections.scrub(f"{type(exc).__name__}: {exc}".strip()),
-                )
-            return None
-        batch.streamed = True
-        return totals, nulls
 
     def _load(self, conn: Connection, batch: PendingBatch, finishing: bool) -> tuple[Totals, Counter[str]]:
         """Eager batches: COPY the kept lines (straight into the table unless keys exist). Lazy batches: skip
@@ -330,6 +417,7 @@ class HybridSink(BatchSink):
 
     def _fail(self, exc: Exception, received: int) -> NoReturn:
         """Record `exc` in `sync_logs` (the batch's `received` records failed) and raise `BatchLoadError`."""
+        self._settle_quietly()  # a batch that committed behind counts in the totals recorded with the failure
         message = self.target.connections.scrub(f"{type(exc).__name__}: {exc}".strip())
         code = getattr(exc, "pgcode", None)
         self.target.record_failure(self.sync_log, received, message)
@@ -347,8 +435,10 @@ class HybridSink(BatchSink):
 
     @override
     def clean_up(self) -> None:
+        self.settle()
         self.abort_stream()
         super().clean_up()
-        if self._conn is not None and not self._conn.closed:
-            self._conn.close()
-        self._conn = None
+        for conn in (self._conn, self._spare_conn):
+            if conn is not None and not conn.closed:
+                conn.close()
+        self._conn = self._spare_conn = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -53,6 +54,9 @@ class TargetSupabaseHybrid(Target):
         # Which sink writes each (schema, table), and tables written by several streams (never streamed into).
         self._table_writers: dict[tuple[str, str], HybridSink] = {}
         self._shared_tables: set[tuple[str, str]] = set()
+        # Sinks whose last streamed batch is committing in the background (drains may run in threads).
+        self._committing: set[HybridSink] = set()
+        self._committing_lock = threading.Lock()
 
     def sync_log_for(self, stream: str, table: str) -> SyncLog:
         """The one `sync_logs` row of `stream` in this run (shared by its sinks across schema changes)."""
@@ -76,7 +80,27 @@ class TargetSupabaseHybrid(Target):
         if previous is not None and previous is not sink and previous.stream_name != sink.stream_name:
             self._shared_tables.add(table)
             self.drain_one(previous)
+            previous.settle()
         self._table_writers[table] = sink
+
+    def commit_started(self, sink: HybridSink) -> None:
+        """`sink` commits a batch in the background: settle it before any STATE is written."""
+        with self._committing_lock:
+            self._committing.add(sink)
+
+    def commit_settled(self, sink: HybridSink) -> None:
+        """`sink` has no background commit any more."""
+        with self._committing_lock:
+            self._committing.discard(sink)
+
+    @override
+    def _write_state_message(self, state: dict) -> None:
+        # A STATE covers every record before it: each batch committing in the background must be committed.
+        with self._committing_lock:
+            committing = list(self._committing)
+        for sink in committing:
+            sink.settle()
+        super()._write_state_message(state)
 
     def is_shared_table(self, sink: HybridSink) -> bool:
         """Whether several streams of this run write `sink`'s table."""
@@ -84,7 +108,10 @@ class TargetSupabaseHybrid(Target):
 
     def abort_streams(self) -> None:
         """Roll back every streamed batch still open: whatever stopped the run, none of them may commit."""
-        for sink in [*self._sinks_active.values(), *self._sinks_to_clear]:
+        with self._committing_lock:
+            committing = list(self._committing)
+        sinks = [*self._sinks_active.values(), *self._sinks_to_clear, *committing]
+        for sink in {id(s): s for s in sinks}.values():
             if isinstance(sink, HybridSink):
                 sink.abort_stream()
 
@@ -124,6 +151,8 @@ class TargetSupabaseHybrid(Target):
             and (existing.original_schema != schema or existing.key_properties != key_properties)
         ):
             self.drain_one(existing)
+            if isinstance(existing, HybridSink):
+                existing.settle()
         return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
 
     def _takes_own_record_path(self, stream_name: str, sink: Sink) -> bool:

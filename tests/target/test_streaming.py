@@ -262,3 +262,67 @@ def test_given_a_statement_timeout_shorter_than_a_slow_batch_then_it_lands_the_b
     assert "Streamed COPY into hubspot_contacts_raw failed (QueryCanceled" in caplog.text
     log = sync_logs(database_url)["contacts"]
     assert (log["status"], log["records_inserted"], log["records_failed"]) == ("success", 150, 0)
+
+
+SLOW_COMMIT = """
+CREATE FUNCTION slow_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;
+CREATE TRIGGER slow_statement AFTER INSERT ON hubspot_contacts_raw
+    FOR EACH STATEMENT EXECUTE FUNCTION slow_statement();
+"""
+
+
+def execute(database_url: str, sql: str) -> None:
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def test_given_a_batch_committing_in_the_background_then_a_state_is_written_only_after_its_commit(
+    database_url,
+):
+    run(database_url, [schema("contacts")])  # an empty table: the next run streams into it
+    execute(database_url, SLOW_COMMIT)  # each COPY now ends a second after its last row
+    rows_when_state_was_written: list[int] = []
+
+    class Stdout(io.StringIO):
+        def write(self, text: str) -> int:
+            if text.startswith("{"):
+                rows = query(database_url, "SELECT count(*) AS v FROM hubspot_contacts_raw")[0]["v"]
+                rows_when_state_was_written.append(rows)
+            return super().write(text)
+
+    lines = [schema("contacts"), *(record("contacts", hubspot(str(i))) for i in range(3)), state({"n": 1})]
+    lines += [*(record("contacts", hubspot(str(i))) for i in range(3, 5)), state({"n": 2})]
+    target = TargetSupabaseHybrid(config={"database_url": database_url, "state_checkpoint_seconds": 0})
+    with contextlib.redirect_stdout(Stdout()):
+        target.listen(cast("IO[str]", iter(json.dumps(m) for m in lines)))
+    # The first state covers 3 committed records; the second (written again at the end) all 5.
+    assert rows_when_state_was_written[0] == 3
+    assert set(rows_when_state_was_written[1:]) == {5}
+
+
+def test_given_a_batch_committing_in_the_background_then_the_next_batch_is_already_being_copied(database_url):
+    run(database_url, [schema("contacts")])
+    execute(database_url, SLOW_COMMIT)
+    seen: dict[str, Any] = {}
+
+    def lines() -> Iterator[str]:
+        yield json.dumps(schema("contacts"))
+        yield from contacts(range(3))  # batch_size 3: this batch commits behind, for a second
+        yield from contacts(range(3, 5))
+        seen["copies"] = poll(
+            database_url,
+            "SELECT count(*) FILTER (WHERE wait_event = 'PgSleep') || '/' || count(*) AS v"
+            f" FROM pg_stat_activity WHERE {TARGET_CONNECTIONS} AND state = 'active' AND query LIKE 'COPY%%'",
+            lambda v: v == "1/2",
+        )
+
+    listen(database_url, lines(), batch_size=3)
+    assert seen["copies"] == "1/2"  # one COPY still ending (its trigger sleeps), the next one running
+    assert query(database_url, "SELECT count(*) AS v FROM hubspot_contacts_raw")[0]["v"] == 5
+    log = sync_logs(database_url)["contacts"]
+    assert (log["status"], log["records_inserted"], log["batches"]) == ("success", 5, 2)
