@@ -27,6 +27,13 @@ def storable_as_received(data: bytes) -> bool:
     return b"\\" not in data or _UNSTORABLE_ESCAPE.search(data) is None
 
 
+def is_plain(data: bytes) -> bool:
+    """Whether no string in this JSON text holds a character COPY must escape (backslash, tab, newline,
+    carriage return, NUL): JSON escapes all of them, and both parsers used here refuse raw control characters
+    in strings, so a text without a backslash has none."""
+    return b"\\" not in data
+
+
 def view_decoder(paths: Iterable[tuple[str, ...]]) -> msgspec.json.Decoder[Any]:
     """A decoder producing dicts that hold just `paths` (nested objects as dicts); numbers as `Decimal`."""
     tree: dict[str, Any] = {}

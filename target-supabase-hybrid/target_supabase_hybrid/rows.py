@@ -19,7 +19,7 @@ import msgspec
 from target_supabase_hybrid.connector import TableColumn
 from target_supabase_hybrid.mappings import RECORD_HASH_SOURCE, TableMapping
 from target_supabase_hybrid.phones import PhoneNormalizer
-from target_supabase_hybrid.record_views import storable_as_received, view_decoder
+from target_supabase_hybrid.record_views import is_plain, storable_as_received, view_decoder
 from target_supabase_hybrid.values import (
     _NEEDS_ESCAPE,
     CONVERTERS,
@@ -90,9 +90,10 @@ class RowBuilder:
             kind = _DIRECT if column.is_e164 else _FREE_TEXT if convert is to_copy_text else _MEMOISED
             self._plan.append((self._containers.index(path[:-1]), path[-1], kind, column.name, convert, {}))
 
-    def read_raw(self, raw: msgspec.Raw, *, for_row: bool) -> tuple[dict[str, Any], bytes]:
+    def read_raw(self, raw: msgspec.Raw, *, for_row: bool) -> tuple[dict[str, Any], bytes, bool]:
         """A record given as its JSON text: the fields decoded from it (a row's when `for_row`, else the
-        key's; the whole record when it is not shaped as expected) and the text to store, as received.
+        key's; the whole record when it is not shaped as expected), the text to store (as received), and
+        whether that text is plain (`is_plain`: its values need no COPY escaping).
 
         Text that cannot be stored as received (NUL or surrogate escapes) is decoded whole and serialised
         again, as a record given as a dict is.
@@ -100,11 +101,12 @@ class RowBuilder:
         data = bytes(raw)
         if not storable_as_received(data):
             record = _JSON_DECODER.decode(data)
-            return record, record_json(record)
+            return record, record_json(record), False
         try:
-            return (self._row_view if for_row else self._key_view).decode(data), data
+            view = (self._row_view if for_row else self._key_view).decode(data)
         except msgspec.ValidationError:  # not an object, or `properties` is not one, say
-            return _JSON_DECODER.decode(data), data
+            view = _JSON_DECODER.decode(data)
+        return view, data, is_plain(data)
 
     def serialize(self, record: dict[str, Any]) -> Serialized:
         """Key and hash a record given as a dict, serialised once as compact JSON."""
@@ -129,10 +131,16 @@ class RowBuilder:
             view = self._row_view.decode(serialized.data)
         except msgspec.ValidationError:
             view = _JSON_DECODER.decode(serialized.data)
-        return self.copy_line(view, serialized, failed)
+        return self.copy_line(view, serialized, failed, plain=is_plain(serialized.data))
 
-    def copy_line(self, record: dict[str, Any], serialized: Serialized, failed: list[str]) -> bytes:
-        """The COPY text line (no newline); names of columns whose value did not convert go to `failed`."""
+    def copy_line(
+        self, record: dict[str, Any], serialized: Serialized, failed: list[str], *, plain: bool = False
+    ) -> bytes:
+        """The COPY text line (no newline); names of columns whose value did not convert go to `failed`.
+
+        `plain`: `record` was decoded from `serialized.data` and that text is plain (`is_plain`), so its
+        strings go into the line unchecked (~1 us less per record than searching each for escapes).
+        """
         fields = [copy_text(part) for part in serialized.key]
         containers: list[Any] = [record]
         for path in self._containers[1:]:
@@ -144,7 +152,7 @@ class RowBuilder:
             if value is None:
                 fields.append(COPY_NULL)
             elif kind == _FREE_TEXT and value.__class__ is str:
-                fields.append(copy_text(value) if needs_escape(value) else value)
+                fields.append(value if plain or not needs_escape(value) else copy_text(value))
             elif kind == _MEMOISED and value.__class__ is str:
                 known = memo.get(value)
                 if known is None or known is _FAILED:
@@ -160,8 +168,8 @@ class RowBuilder:
         except UnicodeEncodeError:  # lone surrogates (from "\\ud800" escapes) in a promoted value
             encoded = replace_lone_surrogates(head).encode("utf-8")
         # JSON text escaped for COPY: backslashes, and tabs or carriage returns a tap put between tokens.
-        text = serialized.data.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\r", b"\\r")
-        return encoded + text
+        text = serialized.data if plain else serialized.data.replace(b"\\", b"\\\\")
+        return encoded + text.replace(b"\t", b"\\t").replace(b"\r", b"\\r")
 
 
 def _convert(

@@ -180,18 +180,21 @@ class HybridSink(BatchSink):
     def process_raw_record(self, raw: msgspec.Raw, context: dict) -> None:
         """`process_record` for a record given as the JSON text it had in the input (stored as received)."""
         batch: PendingBatch = context["pending"]
-        fields, data = self.rows.read_raw(raw, for_row=batch.eager)
+        fields, data, plain = self.rows.read_raw(raw, for_row=batch.eager)
         self._singer_validate_message(fields)
         try:
-            self._add(batch, self.rows.identify(fields, data), fields)
+            self._add(batch, self.rows.identify(fields, data), fields, plain=plain)
         except Exception as exc:  # noqa: BLE001 - recorded and re-raised by `_fail`
             self.abort_stream(batch)
             self._fail(exc, batch.received + 1)
 
-    def _add(self, batch: PendingBatch, serialized: Serialized, record: dict[str, Any]) -> None:
+    def _add(
+        self, batch: PendingBatch, serialized: Serialized, record: dict[str, Any], *, plain: bool = False
+    ) -> None:
         if batch.eager:
             failed: list[str] = []
-            batch.add_line(serialized.key, self.rows.copy_line(record, serialized, failed), failed)
+            line = self.rows.copy_line(record, serialized, failed, plain=plain)
+            batch.add_line(serialized.key, line, failed)
         else:
             batch.add_serialized(serialized)
 
