@@ -1,5 +1,5 @@
 """`python -m target_supabase_hybrid`."""
 
-from target_supabase_hybrid.target import TargetSupabaseHybrid
+from target_supabase_hybrid.cli import main
 
-TargetSupabaseHybrid.cli()
+main()

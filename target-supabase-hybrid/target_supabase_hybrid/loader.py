@@ -12,17 +12,14 @@ from target_supabase_hybrid.connector import RAW_HASH_COLUMN, TableColumn, quali
 from target_supabase_hybrid.values import replace_lone_surrogates
 
 STAGE_TABLE = "target_supabase_hybrid_stage"
-# COPY data is produced and sent in chunks of about this many characters (~60 HubSpot records), so the server
-# parses each chunk while Python converts the next one.
-COPY_CHUNK_CHARS = 1 << 16
+# COPY data is sent in chunks of about this many bytes (~50 HubSpot records), so the server parses each chunk
+# while Python builds the next one.
+COPY_CHUNK_BYTES = 1 << 16
 
 
 def encode_lines(lines: list[str]) -> bytes:
     """COPY payload as UTF-8; unpaired surrogates (from `\\ud800` escapes in the input) become U+FFFD."""
-    return _encode("\n".join(lines) + "\n")
-
-
-def _encode(text: str) -> bytes:
+    text = "\n".join(lines) + "\n"
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
@@ -30,26 +27,26 @@ def _encode(text: str) -> bytes:
 
 
 class CopyStream:
-    """A read-only file object producing COPY text lazily from an iterator of lines (for `copy_expert`)."""
+    """A read-only file object producing COPY data lazily from an iterator of lines (for `copy_expert`)."""
 
-    def __init__(self, lines: Iterable[str], chunk_chars: int = COPY_CHUNK_CHARS) -> None:
-        """Lines without their trailing newline; nothing is produced before the first `read`."""
-        self._lines: Iterator[str] = iter(lines)
-        self._chunk_chars = chunk_chars
+    def __init__(self, lines: Iterable[bytes], chunk_bytes: int = COPY_CHUNK_BYTES) -> None:
+        """Encoded lines without their trailing newline; nothing is consumed before the first `read`."""
+        self._lines: Iterator[bytes] = iter(lines)
+        self._chunk_bytes = chunk_bytes
 
     def read(self, size: int = -1) -> bytes:
-        """The next chunk of whole lines (~`chunk_chars`, whatever `size` asks), encoded; b"" at the end."""
-        parts: list[str] = []
+        """The next chunk of whole lines (~`chunk_bytes`); b"" at the end."""
+        parts: list[bytes] = []
         length = 0
         for line in self._lines:
             parts.append(line)
             length += len(line) + 1
-            if length >= self._chunk_chars:
+            if length >= self._chunk_bytes:
                 break
         if not parts:
             return b""
-        parts.append("")
-        return _encode("\n".join(parts))
+        parts.append(b"")
+        return b"\n".join(parts)
 
 
 def has_rows(cur: Cursor, schema: str, table: str) -> bool:
@@ -77,7 +74,7 @@ def stored_hashes(
     return {tuple(row[:width]): row[width] for row in cur.fetchall()}
 
 
-def stage(cur: Cursor, columns: list[TableColumn], lines: Iterable[str]) -> None:
+def stage(cur: Cursor, columns: list[TableColumn], lines: Iterable[bytes]) -> None:
     """Create the temp staging table (`ON COMMIT DROP`: nothing outlives the transaction) and COPY into it.
 
     `lines` is consumed while the COPY runs, so a generator overlaps row building with server-side parsing.
@@ -88,8 +85,13 @@ def stage(cur: Cursor, columns: list[TableColumn], lines: Iterable[str]) -> None
     cur.copy_expert(f"COPY {STAGE_TABLE} ({names}) FROM STDIN", CopyStream(lines))
 
 
+def copy_statement(schema: str, table: str, columns: list[TableColumn]) -> str:
+    """`COPY "schema"."table" (columns) FROM STDIN` (text format)."""
+    return f"COPY {qualified(schema, table)} ({', '.join(quote(c.name) for c in columns)}) FROM STDIN"
+
+
 def copy_new_rows(
-    cur: Cursor, schema: str, table: str, columns: list[TableColumn], lines: Iterable[str]
+    cur: Cursor, schema: str, table: str, columns: list[TableColumn], lines: Iterable[bytes]
 ) -> bool:
     """COPY rows whose keys are all new straight into the table (no staging, no upsert).
 
@@ -97,9 +99,8 @@ def copy_new_rows(
     this run) it rolls back to it and returns False, and the caller takes the staged upsert path.
     """
     cur.execute("SAVEPOINT target_supabase_hybrid_direct")
-    names = ", ".join(quote(c.name) for c in columns)
     try:
-        cur.copy_expert(f"COPY {qualified(schema, table)} ({names}) FROM STDIN", CopyStream(lines))
+        cur.copy_expert(copy_statement(schema, table, columns), CopyStream(lines))
     except psycopg2.errors.UniqueViolation:
         cur.execute("ROLLBACK TO SAVEPOINT target_supabase_hybrid_direct")
         return False

@@ -26,7 +26,8 @@ from typing import Any
 import phonenumbers
 
 _FORMATTING = re.compile(r"[\s\-().\u00a0]+")
-_DIGITS = re.compile(r"^\+?\d+$")
+# The ASCII characters `_FORMATTING` removes (ASCII whitespace as `\s` knows it, "-", "(", ")", ".").
+_ASCII_FORMATTING = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f-()."
 _INTERNATIONAL_WITHOUT_PLUS = re.compile(r"^\d{11,15}$")
 _CACHE_SIZE = 100_000
 
@@ -80,8 +81,11 @@ class PhoneNormalizer:
         return self._parse(value)
 
     def _shortcut(self, text: str) -> str | None:
-        compact = _FORMATTING.sub("", text)
-        if not self._country_prefix or not _DIGITS.match(compact):
+        # ASCII only (else the full parser): a bytes translate strips the formatting ~3x faster than a regex.
+        if not self._country_prefix or not text.isascii():
+            return None
+        compact = text.encode().translate(None, _ASCII_FORMATTING).decode()
+        if not (compact[1:] if compact.startswith("+") else compact).isdigit():
             return None
         if compact.startswith(self._country_prefix):
             national = compact[len(self._country_prefix) :]

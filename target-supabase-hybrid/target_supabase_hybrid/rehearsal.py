@@ -7,11 +7,10 @@ the log row — so missing privileges, TLS or ownership problems show, and then 
 
 from __future__ import annotations
 
-from typing import Any
-
 from psycopg2.extensions import connection as Connection  # noqa: N812
 from typing_extensions import override
 
+from target_supabase_hybrid.batch import PendingBatch
 from target_supabase_hybrid.sinks import HybridSink
 
 MELTANO_TEST_STREAM = "meltano_test_stream"
@@ -25,9 +24,14 @@ class RehearsalSink(HybridSink):
         """Nothing yet: the set-up runs inside the rehearsal transaction."""
 
     @override
+    def start_batch(self, context: dict) -> None:
+        context["pending"] = PendingBatch(eager=False)  # buffered: nothing streams before the rehearsal
+
+    @override
     def process_batch(self, context: dict) -> None:
-        records: list[dict[str, Any]] = context.get("records", [])
-        batch = self._guarded(lambda: self.rows.collect(records), received=len(records))
+        batch: PendingBatch | None = context.get("pending")
+        if batch is None or not batch.received:
+            return
 
         def rehearse(conn: Connection) -> None:
             try:

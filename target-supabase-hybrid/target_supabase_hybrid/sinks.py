@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+import msgspec
+import psycopg2
+import psycopg2.errors
 from psycopg2.extensions import connection as Connection  # noqa: N812
+from psycopg2.extensions import cursor as Cursor  # noqa: N812
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from target_supabase_hybrid import connector, loader
 from target_supabase_hybrid.backfill import backfill
+from target_supabase_hybrid.batch import PendingBatch
+from target_supabase_hybrid.commit_behind import CommitBehind
 from target_supabase_hybrid.connection import error_line, with_retries
 from target_supabase_hybrid.errors import BatchLoadError, TargetError
 from target_supabase_hybrid.mappings import resolve_mapping
-from target_supabase_hybrid.rows import Batch, RowBuilder
+from target_supabase_hybrid.rows import RowBuilder, Serialized
 from target_supabase_hybrid.settings import DEFAULT_BATCH_SIZE
+from target_supabase_hybrid.streamed_copy import CopyAbortedError, StreamedCopy
 from target_supabase_hybrid.sync_log import Totals
 
 if TYPE_CHECKING:
@@ -25,6 +33,32 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 __all__ = ["BatchLoadError", "HybridSink"]
+
+
+@dataclass
+class _Committing:
+    """A streamed batch committing in the background (`job`), and what its commit makes true."""
+
+    job: CommitBehind
+    batch: PendingBatch
+    totals: Totals
+    nulls: Counter[str]
+    finishing: bool
+    started: float
+
+    def committed(self, sink: HybridSink) -> None:
+        """The sink's bookkeeping once the job has committed."""
+        self.batch.streamed = True
+        sink._committed(self.batch, self.totals, self.nulls, self.finishing, self.started)
+
+
+def _discard(conn: Connection) -> None:
+    """Roll back (or close) a connection whose transaction failed."""
+    try:
+        if not conn.closed:
+            conn.rollback()
+    except psycopg2.Error:
+        conn.close()
 
 
 class HybridSink(BatchSink):
@@ -44,11 +78,17 @@ class HybridSink(BatchSink):
             stream_name, self.key_properties, self.config.get("tables"), self.schema
         )
         self.columns = connector.loaded_columns(self.mapping)
-        self.rows = RowBuilder(self.mapping, self.columns, target.phones)
+        self.rows = RowBuilder(self.mapping, self.columns, target.phones, self.key_properties)
         self.sync_log = target.sync_log_for(stream_name, self.mapping.table)
         self._conn: Connection | None = None
         # False while the table was empty when this sink started: no stored hashes to look up.
         self._table_had_rows = True
+        # False once a streamed COPY failed for another reason than an existing key: buffered from then on.
+        self._may_stream = True
+        # The previous streamed batch, committing in the background on its own connection, and the connection
+        # the batch after next will use.
+        self._committing: _Committing | None = None
+        self._spare_conn: Connection | None = None
 
     @property
     @override
@@ -93,6 +133,9 @@ class HybridSink(BatchSink):
 
     @override
     def setup(self) -> None:
+        # Another sink of this run streaming into the same table holds its transaction open: finish it first
+        # (its locks would block this DDL), and stream into a shared table no more.
+        self.target.claim_table(self)
         self._guarded(lambda: self._transaction(self._prepare), received=0)
 
     def _prepare(self, conn: Connection) -> None:
@@ -115,66 +158,234 @@ class HybridSink(BatchSink):
             )
 
     @override
-    def process_batch(self, context: dict) -> None:
-        records: list[dict[str, Any]] = context.get("records", [])
-        if not records:
-            return
-        started = time.perf_counter()
-        batch = self._guarded(lambda: self.rows.collect(records), received=len(records))
-        self._commit(batch, started)
+    def start_batch(self, context: dict) -> None:
+        # The table was empty when this sink started: every key is expected to be new, so each record's line
+        # is built on arrival and streamed into a COPY straight into the table while the batch is read.
+        eager = not self._table_had_rows
+        context["pending"] = PendingBatch(eager, self._open_stream() if eager else None)
 
-    def _commit(self, batch: Batch, started: float) -> None:
+    @override
+    def process_record(self, record: dict, context: dict) -> None:
+        batch: PendingBatch = context["pending"]
+        try:
+            serialized = self.rows.serialize(record)
+            self._add(batch, serialized, record)
+        except Exception as exc:  # noqa: BLE001 - recorded and re-raised by `_fail`
+            self.abort_stream(batch)
+            self._fail(exc, batch.received + 1)
+
+    def batch_context(self) -> dict:
+        """The context of the batch being received (started, by `start_batch`, at its first record)."""
+        return self._get_context({})
+
+    def process_raw_record(self, raw: msgspec.Raw, context: dict) -> None:
+        """`process_record` for a record given as the JSON text it had in the input (stored as received)."""
+        batch: PendingBatch = context["pending"]
+        fields, data, plain = self.rows.read_raw(raw, for_row=batch.eager)
+        self._singer_validate_message(fields)
+        try:
+            self._add(batch, self.rows.identify(fields, data), fields, plain=plain)
+        except Exception as exc:  # noqa: BLE001 - recorded and re-raised by `_fail`
+            self.abort_stream(batch)
+            self._fail(exc, batch.received + 1)
+
+    def _add(
+        self, batch: PendingBatch, serialized: Serialized, record: dict[str, Any], *, plain: bool = False
+    ) -> None:
+        if batch.eager:
+            failed: list[str] = []
+            line = self.rows.copy_line(record, serialized, failed, plain=plain)
+            batch.add_line(serialized.key, line, failed)
+        else:
+            batch.add_serialized(serialized)
+
+    @override
+    def process_batch(self, context: dict) -> None:
+        batch: PendingBatch | None = context.get("pending")
+        if batch is None or not batch.received:
+            return
+        self.settle()
+        started = time.perf_counter()
         finishing = self.target.is_finishing
-        before = self.sync_log.totals
+        stream = batch.stream
+        if stream is not None and not stream.failed:
+            # Committed behind: the main thread goes on reading while the server takes the last chunks.
+            nulls = batch.conversion_nulls()
+            totals = self.sync_log.totals.plus(
+                received=batch.received,
+                inserted=batch.distinct,
+                updated=0,
+                duplicates=batch.duplicates,
+                nulls=nulls,
+            )
+            status = "success" if finishing else "running"
+            job = CommitBehind(
+                stream,
+                lambda cur: self.sync_log.write(cur, totals, status),
+                self.target.commits,
+                self.stream_name,
+            )
+            self._committing = _Committing(job, batch, totals, nulls, finishing, started)
+            self._conn, self._spare_conn = self._spare_conn, None  # the job keeps the stream's connection
+            self.target.commit_started(self)
+            return
+        if stream is not None:  # aborted (a repeated key) or failed before the end
+            try:
+                stream.finish()
+            except (psycopg2.Error, CopyAbortedError) as exc:
+                self._stream_failed(exc, batch)
+            self._rollback()
         totals, nulls = self._guarded(
             lambda: self._transaction(lambda conn: self._load(conn, batch, finishing)), batch.received
         )
+        self._committed(batch, totals, nulls, finishing, started)
+
+    def settle(self) -> None:
+        """Wait for the batch committing in the background, if any; load it the buffered way if that failed
+        (the batch being received then loads the buffered way too: its COPY shares nothing with it)."""
+        committing = self._take_committing()
+        if committing is None:
+            return
+        batch = committing.batch
+        error = committing.job.wait()
+        if error is None:
+            self._spare_conn = committing.job.connection
+            batch.streamed = True
+            self._committed(
+                batch, committing.totals, committing.nulls, committing.finishing, committing.started
+            )
+            return
+        _discard(committing.job.connection)
+        self.abort_stream()
+        if isinstance(error, (psycopg2.Error, CopyAbortedError)):
+            self._stream_failed(error, batch)
+        totals, nulls = self._guarded(
+            lambda: self._transaction(lambda conn: self._load(conn, batch, committing.finishing)),
+            batch.received,
+        )
+        self._committed(batch, totals, nulls, committing.finishing, committing.started)
+
+    def _take_committing(self) -> _Committing | None:
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            self.target.commit_settled(self)
+        return committing
+
+    def _settle_quietly(self) -> None:
+        """Wait for the background commit without loading anything again (the run is stopping)."""
+        committing = self._take_committing()
+        if committing is None:
+            return
+        if committing.job.wait() is None:
+            self._spare_conn = committing.job.connection
+            committing.batch.streamed = True
+            self._committed(
+                committing.batch,
+                committing.totals,
+                committing.nulls,
+                committing.finishing,
+                committing.started,
+            )
+        else:
+            _discard(committing.job.connection)
+
+    def _committed(
+        self, batch: PendingBatch, totals: Totals, nulls: Counter[str], finishing: bool, started: float
+    ) -> None:
+        """Bookkeeping once a batch is committed: totals, the SDK's tallies, the log line."""
+        before = self.sync_log.totals
         self.sync_log.committed(totals, "success" if finishing else "running")
         self.tally_record_written(totals.inserted + totals.updated - before.inserted - before.updated)
         self.tally_duplicate_merged(batch.duplicates)
         self.logger.info(
-            "Committed %d records into %s in %.2fs (totals: %d inserted, %d updated, %d unchanged, %s)",
+            "Committed %d records into %s in %.2fs%s (totals: %d inserted, %d updated, %d unchanged, %s)",
             batch.received,
             self.mapping.table,
             time.perf_counter() - started,
+            " after streaming them" if batch.streamed else "",
             totals.inserted,
             totals.updated,
             totals.unchanged,
             f"conversion NULLs {dict(nulls)}" if nulls else "no conversion NULLs",
         )
 
-    def _load(self, conn: Connection, batch: Batch, finishing: bool) -> tuple[Totals, Counter[str]]:
-        """Skip records whose stored `raw_hash` matches, COPY the rest (straight into the table when none of
-        their keys exists yet, else through staging + upsert), log the totals."""
+    def _open_stream(self) -> StreamedCopy | None:
+        """A COPY into the table, fed while the batch is read; None when this sink does not stream."""
+        if not self._may_stream or self.target.is_shared_table(self):
+            return None
+        try:
+            conn = self._connection()
+        except psycopg2.Error:
+            return None  # the buffered path connects again, with retries and a recorded failure
+        prelude = ["SET LOCAL synchronous_commit = off"] if self.config.get("synchronous_commit_off") else []
+        statement = loader.copy_statement(self.db_schema, self.mapping.table, self.columns)
+        return StreamedCopy(conn, statement, prelude, name=self.stream_name)
+
+    def abort_stream(self, batch: PendingBatch | None = None) -> None:
+        """End the open COPY of `batch` (default: the batch being received or drained), if any, and roll its
+        transaction back: nothing of it is committed. A batch committing in the background is waited for."""
+        self._settle_quietly()
+        contexts = [self._pending_batch, self._context_draining] if batch is None else []
+        batches = [batch] if batch is not None else [c.get("pending") for c in contexts if c]
+        for pending in batches:
+            if pending is not None and pending.stream is not None:
+                pending.close_stream()
+                self._rollback()
+
+    def _rollback(self) -> None:
+        try:
+            if self._conn is not None and not self._conn.closed:
+                self._conn.rollback()
+        except psycopg2.Error:
+            self._reconnect()
+
+    def _stream_failed(self, exc: psycopg2.Error | CopyAbortedError, batch: PendingBatch) -> None:
+        """Learn from a failed streamed COPY (rolled back): the batch loads the buffered way."""
+        if isinstance(exc, psycopg2.errors.UniqueViolation):
+            # Keys of this batch exist already (repeated across batches, or another writer): this batch takes
+            # the staged upsert, and later ones look their stored hashes up first.
+            self._table_had_rows = True
+            batch.keys_exist = True
+        elif not isinstance(exc, CopyAbortedError):
+            self._may_stream = False
+            self.logger.info(
+                "Streamed COPY into %s failed (%s); loading this batch again the buffered way, and the "
+                "next ones without streaming",
+                self.mapping.table,
+                self.target.connections.scrub(f"{type(exc).__name__}: {error_line(exc)}"),
+            )
+
+    def _load(self, conn: Connection, batch: PendingBatch, finishing: bool) -> tuple[Totals, Counter[str]]:
+        """Eager batches: COPY the kept lines (straight into the table unless keys exist). Lazy batches: skip
+        records whose stored `raw_hash` matches and COPY the rest (straight into the table when none of their
+        keys exists yet, else through staging + upsert). Then log the totals."""
         nulls: Counter[str] = Counter()
-        keys = self.mapping.key_column_names
         with conn.cursor() as cur:
             if self.config.get("synchronous_commit_off"):
                 cur.execute("SET LOCAL synchronous_commit = off")
-            entries = batch.entries
-            all_new = not self._table_had_rows
-            if self._table_had_rows:
-                stored = loader.stored_hashes(
-                    cur, self.db_schema, self.mapping.table, keys, [e.key for e in entries]
+            if batch.eager:
+                nulls = batch.conversion_nulls()
+                inserted, updated = self._write_rows(
+                    cur,
+                    batch.eager_lines,
+                    batch.distinct,
+                    direct=not (batch.repeated_key or batch.keys_exist),
                 )
-                entries = [e for e in entries if stored.get(e.key) != e.hash]
-                all_new = not stored
-            inserted = updated = 0
-            if entries and all_new:
-                nulls = Counter()
-                if loader.copy_new_rows(
+            else:
+                stored = loader.stored_hashes(
                     cur,
                     self.db_schema,
                     self.mapping.table,
-                    self.columns,
-                    self.rows.copy_lines(entries, nulls),
-                ):
-                    inserted = len(entries)
-                    entries = []
-            if entries:
-                nulls = Counter()
-                loader.stage(cur, self.columns, self.rows.copy_lines(entries, nulls))
-                inserted, updated = loader.upsert(cur, self.db_schema, self.mapping.table, keys, self.columns)
+                    self.mapping.key_column_names,
+                    list(batch.serialized),
+                )
+                changed = [s for s in batch.serialized.values() if stored.get(s.key) != s.digest]
+
+                def lines() -> Iterator[bytes]:
+                    nulls.clear()
+                    return self._lines_from_json(changed, nulls)
+
+                inserted, updated = self._write_rows(cur, lines, len(changed), direct=not stored)
             totals = self.sync_log.totals.plus(
                 received=batch.received,
                 inserted=inserted,
@@ -184,6 +395,27 @@ class HybridSink(BatchSink):
             )
             self.sync_log.write(cur, totals, "success" if finishing else "running")
         return totals, nulls
+
+    def _write_rows(
+        self, cur: Cursor, lines: Callable[[], Iterable[bytes]], count: int, *, direct: bool
+    ) -> tuple[int, int]:
+        """COPY `count` rows straight into the table when `direct` (falling back when a key exists after all),
+        else through staging and the upsert; return (inserted, updated)."""
+        if not count:
+            return 0, 0
+        if direct and loader.copy_new_rows(cur, self.db_schema, self.mapping.table, self.columns, lines()):
+            return count, 0
+        loader.stage(cur, self.columns, lines())
+        return loader.upsert(
+            cur, self.db_schema, self.mapping.table, self.mapping.key_column_names, self.columns
+        )
+
+    def _lines_from_json(self, entries: list[Serialized], nulls: Counter[str]) -> Iterator[bytes]:
+        """Lines built while the COPY consumes them; conversion failures are added to `nulls` at the end."""
+        failed: list[str] = []
+        for serialized in entries:
+            yield self.rows.copy_line_from_json(serialized, failed)
+        nulls.update(failed)
 
     def _guarded(self, work: Callable[[], T], received: int) -> T:
         """Run `work`; on failure record it in `sync_logs`, then stop the run with a scrubbed error.
@@ -195,14 +427,19 @@ class HybridSink(BatchSink):
         except TargetError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
-            message = self.target.connections.scrub(f"{type(exc).__name__}: {error_line(exc)}")
-            code = getattr(exc, "pgcode", None)
-            self.target.record_failure(self.sync_log, received, message)
-            raise BatchLoadError(
-                f"stream {self.stream_name!r} → table {self.mapping.table!r}: {received} records were not "
-                f"loaded (nothing from this batch was committed and no state covering it is emitted)"
-                f"{f' [SQLSTATE {code}]' if code else ''}: {message}"
-            ) from None
+            self._fail(exc, received)
+
+    def _fail(self, exc: Exception, received: int) -> NoReturn:
+        """Record `exc` in `sync_logs` (the batch's `received` records failed) and raise `BatchLoadError`."""
+        self._settle_quietly()  # a batch that committed behind counts in the totals recorded with the failure
+        message = self.target.connections.scrub(f"{type(exc).__name__}: {error_line(exc)}")
+        code = getattr(exc, "pgcode", None)
+        self.target.record_failure(self.sync_log, received, message)
+        raise BatchLoadError(
+            f"stream {self.stream_name!r} → table {self.mapping.table!r}: {received} records were not "
+            f"loaded (nothing from this batch was committed and no state covering it is emitted)"
+            f"{f' [SQLSTATE {code}]' if code else ''}: {message}"
+        ) from None
 
     def finish(self, status: str = "success") -> None:
         """Mark the stream's log row final (used when no batch was pending at the end of input)."""
@@ -212,7 +449,10 @@ class HybridSink(BatchSink):
 
     @override
     def clean_up(self) -> None:
+        self.settle()
+        self.abort_stream()
         super().clean_up()
-        if self._conn is not None and not self._conn.closed:
-            self._conn.close()
-        self._conn = None
+        for conn in (self._conn, self._spare_conn):
+            if conn is not None and not conn.closed:
+                conn.close()
+        self._conn = self._spare_conn = None

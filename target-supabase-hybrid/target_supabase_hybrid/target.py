@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import msgspec
 import psycopg2
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.mapper import SameRecordTransform
@@ -20,7 +22,7 @@ from target_supabase_hybrid import interrupts, settings, views
 from target_supabase_hybrid.connection import ConnectionFactory, error_line, with_retries
 from target_supabase_hybrid.errors import Interrupted, TargetError
 from target_supabase_hybrid.phones import PhoneNormalizer
-from target_supabase_hybrid.reader import FastSingerReader, bulk_gc
+from target_supabase_hybrid.reader import FastSingerReader, bulk_gc, decode_json
 from target_supabase_hybrid.rehearsal import MELTANO_TEST_STREAM, RehearsalSink
 from target_supabase_hybrid.settings import CONFIG_SCHEMA
 from target_supabase_hybrid.sinks import HybridSink
@@ -87,11 +89,20 @@ class TargetSupabaseHybrid(Target):
         except ValueError as exc:
             message = f"default_phone_region / phone_fallback_regions: {exc}"
             raise ConfigValidationError(message, errors=[message]) from None
+        if isinstance(self.message_reader, FastSingerReader):
+            self.message_reader.on_failure = self.abort_streams
+            self.message_reader.on_raw_record = self._process_raw_record
         self.run_id = uuid.uuid4()
         self.is_finishing = False
         self._sync_logs: dict[str, SyncLog] = {}
         self._finished_streams: set[str] = set()
         self._database_checked = False
+        # Which sink writes each (schema, table), and tables written by several streams (never streamed into).
+        self._table_writers: dict[tuple[str, str], HybridSink] = {}
+        self._shared_tables: set[tuple[str, str]] = set()
+        # Sinks whose last streamed batch is committing in the background (drains may run in threads).
+        self._committing: set[HybridSink] = set()
+        self._committing_lock = threading.Lock()
         self.commits = interrupts.CommitGate()
         interrupts.install(self.commits, self.record_interruption)
 
@@ -118,6 +129,55 @@ class TargetSupabaseHybrid(Target):
         if stream not in self._sync_logs:
             self._sync_logs[stream] = SyncLog(self.db_schema, self.run_id, stream, table)
         return self._sync_logs[stream]
+
+    def claim_table(self, sink: HybridSink) -> None:
+        """Register `sink` as its table's writer, before its DDL runs.
+
+        A sink streams a batch with its transaction open while input is read; any other statement of this run
+        on that table (DDL of a new sink, a COPY with the same keys) would wait for that transaction, which
+        only this thread can finish. So a previous writer of another stream is drained first and the table is
+        marked shared (no streaming into it from then on). A retired sink of the same stream was drained when
+        its SCHEMA changed.
+        """
+        table = (sink.db_schema, sink.mapping.table)
+        previous = self._table_writers.get(table)
+        if previous is not None and previous is not sink and previous.stream_name != sink.stream_name:
+            self._shared_tables.add(table)
+            self.drain_one(previous)
+            previous.settle()
+        self._table_writers[table] = sink
+
+    def commit_started(self, sink: HybridSink) -> None:
+        """`sink` commits a batch in the background: settle it before any STATE is written."""
+        with self._committing_lock:
+            self._committing.add(sink)
+
+    def commit_settled(self, sink: HybridSink) -> None:
+        """`sink` has no background commit any more."""
+        with self._committing_lock:
+            self._committing.discard(sink)
+
+    @override
+    def _write_state_message(self, state: dict) -> None:
+        # A STATE covers every record before it: each batch committing in the background must be committed.
+        with self._committing_lock:
+            committing = list(self._committing)
+        for sink in committing:
+            sink.settle()
+        super()._write_state_message(state)
+
+    def is_shared_table(self, sink: HybridSink) -> bool:
+        """Whether several streams of this run write `sink`'s table."""
+        return (sink.db_schema, sink.mapping.table) in self._shared_tables
+
+    def abort_streams(self) -> None:
+        """Roll back every streamed batch still open: whatever stopped the run, none of them may commit."""
+        with self._committing_lock:
+            committing = list(self._committing)
+        sinks = [*self._sinks_active.values(), *self._sinks_to_clear, *committing]
+        for sink in {id(s): s for s in sinks}.values():
+            if isinstance(sink, HybridSink):
+                sink.abort_stream()
 
     def record_failure(self, log: SyncLog, received: int, message: str) -> None:
         """Best effort: mark the stream `failed` (`partial` if earlier batches committed), with the error."""
@@ -180,7 +240,30 @@ class TargetSupabaseHybrid(Target):
             and (existing.original_schema != schema or existing.key_properties != key_properties)
         ):
             self.drain_one(existing)
+            if isinstance(existing, HybridSink):
+                existing.settle()
         return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
+
+    def _takes_own_record_path(self, stream_name: str, sink: Sink) -> bool:
+        """Whether records of `stream_name` skip the SDK's record path (no maps, metadata or validation)."""
+        maps = self.mapper.stream_maps.get(stream_name)
+        return (
+            isinstance(sink, HybridSink)
+            and maps is not None
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not sink.include_sdc_metadata_properties
+            and self.config.get("validate_records") is not True
+        )
+
+    @override
+    def _process_schema_message(self, message_dict: dict) -> None:
+        super()._process_schema_message(message_dict)
+        # Records of these streams are read as JSON text: hashed and stored as received, partly decoded.
+        if isinstance(self.message_reader, FastSingerReader):
+            self.message_reader.raw_record_streams = frozenset(
+                name for name, sink in self._sinks_active.items() if self._takes_own_record_path(name, sink)
+            )
 
     @override
     def _process_record_message(self, message_dict: dict) -> None:
@@ -188,27 +271,35 @@ class TargetSupabaseHybrid(Target):
 
         The SDK path costs more than the whole database load and rewrites date-time strings, while
         `raw_json` must keep records exactly as received. Stream maps, flattening, record metadata or
-        `validate_records: true` take the SDK path.
+        `validate_records: true` take the SDK path. (Records of streams on this path usually come through
+        `_process_raw_record`, still as JSON text.)
         """
         stream_name = message_dict.get("stream")
-        maps = self.mapper.stream_maps.get(stream_name) if stream_name is not None else None
-        sink = self._sinks_active.get(stream_name) if stream_name is not None else None
-        if (
-            sink is None
-            or not maps
-            or len(maps) != 1
-            or type(maps[0]) is not SameRecordTransform
-            or sink.include_sdc_metadata_properties
-            or self.config.get("validate_records") is True
-            or "record" not in message_dict
-        ):
+        record = message_dict.get("record")
+        sink = self._sinks_active.get(stream_name) if isinstance(stream_name, str) else None
+        if sink is None or record is None or not self._takes_own_record_path(str(stream_name), sink):
             super()._process_record_message(message_dict)
             return
-        record = message_dict["record"]
+        assert isinstance(sink, HybridSink)  # noqa: S101 - checked by _takes_own_record_path
         context = sink._get_context(record)
         sink._singer_validate_message(record)
-        sink.tally_record_read()
         sink.process_record(record, context)
+        self._after_record(sink)
+
+    def _process_raw_record(self, stream_name: str, raw: msgspec.Raw) -> None:
+        """A RECORD of a stream in the reader's `raw_record_streams`, its record still as JSON text."""
+        sink = self._sinks_active.get(stream_name)
+        if not isinstance(sink, HybridSink):  # not expected: the set is kept in step on each SCHEMA
+            self._process_record_message(
+                {"type": "RECORD", "stream": stream_name, "record": decode_json(raw)}
+            )
+            return
+        sink.process_raw_record(raw, sink.batch_context())
+        self._after_record(sink)
+
+    def _after_record(self, sink: HybridSink) -> None:
+        """The SDK's bookkeeping after a record: counts, metric, drain when full, drain when too old."""
+        sink.tally_record_read()
         sink.record_counter_metric.increment()
         if sink.is_full:
             self.drain_one(sink)
@@ -232,8 +323,12 @@ class TargetSupabaseHybrid(Target):
         # Batches drained from here on are the streams' last: they finish their sync_logs row in their
         # own transaction. Streams with nothing pending get a final row update of their own.
         self.is_finishing = True
-        with bulk_gc():
-            super().process_endofpipe()
+        try:
+            with bulk_gc():
+                super().process_endofpipe()
+        except BaseException:
+            self.abort_streams()
+            raise
         sinks = {id(s): s for s in self._sinks_active.values()}.values()
         for sink in sinks:
             if isinstance(sink, HybridSink) and sink.sync_log.status == "running":

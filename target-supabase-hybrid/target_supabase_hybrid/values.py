@@ -53,30 +53,43 @@ def _strip_nul(value: Any) -> Any:
 
 
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
+_NUL_ESCAPE_BYTES = _JSON_NUL_ESCAPE.encode()
+
+
+def _dumps_lenient(value: Any) -> str:
+    # Lone surrogates (from "\\ud800" escapes in the input) are not encodable as UTF-8: replace them.
+    text = simplejson.dumps(value, ensure_ascii=False, separators=(",", ":"), use_decimal=True, default=str)
+    return replace_lone_surrogates(str(text))
 
 
 def _dumps(value: Any) -> str:
     try:
         return _ENCODER.encode(value).decode("utf-8")
     except UnicodeEncodeError:
-        # Lone surrogates (from "\\ud800" escapes in the input): not encodable as UTF-8; replace them.
-        text = simplejson.dumps(
-            value, ensure_ascii=False, separators=(",", ":"), use_decimal=True, default=str
-        )
-        return replace_lone_surrogates(str(text))
+        return _dumps_lenient(value)
 
 
-def record_json(record: dict[str, Any]) -> str:
-    """The record as compact JSON text, with NUL characters (and `\\u0000` escapes) removed."""
-    text = _dumps(record)
-    if _JSON_NUL_ESCAPE in text:
-        text = _dumps(_strip_nul(record))
-    return text
+def _json_bytes(value: Any) -> bytes:
+    try:
+        return _ENCODER.encode(value)
+    except UnicodeEncodeError:
+        return _dumps_lenient(value).encode("utf-8")
 
 
-def record_hash(record_text: str) -> str:
-    """Stable key for streams without key properties."""
-    return hashlib.md5(record_text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+def record_json(record: dict[str, Any]) -> bytes:
+    """The record as compact UTF-8 JSON, with NUL characters (and `\\u0000` escapes) removed.
+
+    Bytes from end to end (hash, COPY line): no decode/encode round trip per record.
+    """
+    data = _json_bytes(record)
+    if _NUL_ESCAPE_BYTES in data:
+        data = _json_bytes(_strip_nul(record))
+    return data
+
+
+def record_hash(data: bytes) -> str:
+    """md5 (hex) of the record's JSON: `raw_hash`, and the key of streams without key properties."""
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def _blank(value: Any) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -127,3 +130,26 @@ def test_given_unparseable_line_then_error_and_logs_name_the_problem_not_the_rec
     assert "character" in str(failure.value)
     assert private not in str(failure.value)
     assert private not in caplog.text
+
+
+def test_given_stdin_with_invalid_utf8_then_the_cli_fails_clearly_without_echoing_the_record(
+    database_url: str, tmp_path
+) -> None:
+    private = b"jane.doe.private@example.com"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"database_url": database_url}))
+    lines = [
+        json.dumps(schema("contacts")).encode(),
+        b'{"type": "RECORD", "stream": "contacts", "record": {"id": "1", "email": "' + private + b'\xff"}}',
+    ]
+    done = subprocess.run(  # our own CLI, reading stdin as bytes
+        [sys.executable, "-m", "target_supabase_hybrid", "--config", str(config)],
+        input=b"\n".join(lines) + b"\n",
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert b"not valid UTF-8" in done.stderr
+    assert private not in done.stderr
+    assert private not in done.stdout

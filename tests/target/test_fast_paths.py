@@ -23,15 +23,21 @@ def counts(database_url: str, stream: str = "contacts") -> tuple[int, int, int]:
     return log["records_inserted"], log["records_updated"], log["records_unchanged"]
 
 
-def test_given_a_load_then_raw_hash_is_the_md5_of_the_record_json_as_sent(database_url):
-    run(database_url, CONTACTS[:3])
+def test_given_a_load_then_raw_hash_is_the_md5_of_the_record_json_as_received(database_url):
+    with_nul = record("contacts", hubspot("99", firstname="a\u0000b"))
+    run(database_url, [*CONTACTS[:3], with_nul])
     stored = {
-        r["hubspot_id"]: r["raw_hash"] for r in query(database_url, "SELECT * FROM hubspot_contacts_raw")
+        r["hubspot_id"]: (r["raw_hash"], r["raw_json"])
+        for r in query(database_url, "SELECT * FROM hubspot_contacts_raw")
     }
     for message in CONTACTS[1:3]:
         rec = message["record"]
-        text = json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
-        assert stored[rec["id"]] == hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - what the target stores
+        text = json.dumps(rec)  # as `run` wrote it into the message: stored and hashed as received
+        assert stored[rec["id"]] == (hashlib.md5(text.encode()).hexdigest(), rec)  # noqa: S324
+    # Text that cannot be stored as received (here a NUL escape) is cleaned and serialised compactly.
+    cleaned = {**with_nul["record"], "properties": {"firstname": "ab"}}
+    compact = json.dumps(cleaned, separators=(",", ":"), ensure_ascii=False)
+    assert stored["99"] == (hashlib.md5(compact.encode()).hexdigest(), cleaned)  # noqa: S324
 
 
 def test_given_keys_repeated_across_batches_of_a_new_table_then_direct_copy_falls_back_to_upsert(
@@ -122,12 +128,12 @@ def test_given_synchronous_commit_setting_then_batches_commit_in_that_mode_and_l
     assert counts(database_url) == (29, 0, 1)
 
 
-def test_given_lines_then_copy_stream_yields_whole_lines_in_chunks_and_replaces_lone_surrogates():
-    stream = CopyStream([f"line{i}" for i in range(10)] + ["bad\ud800"], chunk_chars=12)
+def test_given_lines_then_copy_stream_yields_whole_lines_in_chunks():
+    stream = CopyStream([f"line{i}".encode() for i in range(10)], chunk_bytes=12)
     chunks = list(iter(lambda: stream.read(8192), b""))
     assert len(chunks) > 1
     assert all(chunk.endswith(b"\n") for chunk in chunks)
-    assert b"".join(chunks).decode().splitlines() == [f"line{i}" for i in range(10)] + ["bad\ufffd"]
+    assert b"".join(chunks).decode().splitlines() == [f"line{i}" for i in range(10)]
     assert CopyStream([]).read() == b""
 
 
@@ -178,8 +184,9 @@ def test_given_repeated_values_then_memoised_conversions_count_every_failure_and
         {"id": str(i), "properties": {"createdate": value, "vsl_watched": "TRUE", "email": "a\tb"}}
         for i, value in enumerate(values * 3)
     ]
-    failures: Counter[str] = Counter()
-    lines = list(builder.copy_lines(builder.collect(records).entries, failures))
+    failed_columns: list[str] = []
+    lines = [builder.copy_line(r, builder.serialize(r), failed_columns).decode() for r in records]
+    failures = Counter(failed_columns)
     columns = [c.name for c in loaded_columns(mapping)]
     created = [line.split("\t")[columns.index("createdate")] for line in lines]
     expected, failed = [], 0
