@@ -70,6 +70,7 @@ class IdSpace:
         """Everything unclaimed except ``done``."""
         self._lock = threading.Lock()
         self._free = subtract_ranges(IdRange(0, ID_CEILING), done)
+        self._advanced = 0  # objects a sequential list took from the bottom
 
     @property
     def free(self) -> list[IdRange]:
@@ -101,7 +102,13 @@ class IdSpace:
                 return 0, bool(ids), None
             done = IdRange(lowest.low, max(lowest.low, ids[kept - 1] + 1))
             self._remove(done)
+            self._advanced += kept
             return kept, kept < len(ids), done
+
+    def advanced_below(self, low: int) -> int:
+        """How many objects below ``low`` a sequential list took (what a count from ``low`` up misses)."""
+        with self._lock:
+            return self._advanced if low > 0 else 0
 
     def take_bottom(self, low: int, high: int) -> IdRange | None:
         """Claim the unclaimed ids in ``[low, high)`` of the range starting at ``low`` (search may have

@@ -87,7 +87,6 @@ class ParallelFullSync:
         if list_cursor is not None:
             self.mode_known.set()
         self.total: int | None = None  # live objects: the first claim's count plus what was read before it
-        self._read_before_claims = 0  # live objects the sequential list read before any claim
         self.top: int | None = None  # one past the highest id search knows (its first claim's highest)
         self.top_read = threading.Event()
         highest = self.space.highest()
@@ -172,7 +171,6 @@ class ParallelFullSync:
                     "set max_concurrency to 1."
                 )
             kept, search_holds_rest, done = self.space.advance(ids)
-            self._read_before_claims += kept
             self._emit(self.reader.finish_list(page.results[:kept], archived=False), done=done)
             last = ids[-1] if ids else last
             if search_holds_rest or page.after is None or self.list_cursor == LIST_CURSOR_ID:
@@ -205,7 +203,7 @@ class ParallelFullSync:
                 if last_stretch and self._left < 2 * size:
                     return None  # search claims it in small pieces, so the workers finish together
                 page = self.reader.search_ids(lowest.low, lowest.high, offset=below)
-                self._count(page.total)
+                self._count(page.total, lowest.low)
                 self._left = page.total - size
                 if last_stretch and page.total < 2 * size:
                     return None
@@ -258,10 +256,11 @@ class ParallelFullSync:
 
     # Search workers -----------------------------------------------------------------------------
 
-    def _count(self, unclaimed: int) -> None:
-        """The first claim's search counts every live object not read yet: the sync's total, for progress."""
+    def _count(self, counted: int, low: int) -> None:
+        """The first claim's search counted the live objects from ``low`` up: with those a sequential list
+        read below it, the sync's total (for progress)."""
         if self.total is None:
-            self.total = unclaimed + self._read_before_claims
+            self.total = counted + self.space.advanced_below(low)
 
     def _size_claims(self, remaining: int) -> int:
         """Objects per search claim: a v4 call's worth, until the search workers' last rounds, when claims
@@ -286,7 +285,7 @@ class ParallelFullSync:
                 size = self._claim_size
                 above = size - SEARCH_PAGE_SIZE
                 page = self.reader.search_ids(highest.low, highest.high, descending=True, offset=above)
-                self._count(page.total)
+                self._count(page.total, highest.low)
                 self._claim_size = self._size_claims(page.total)
                 self._left = page.total - size
                 if self._left < size * self.search_workers:
