@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
@@ -68,3 +69,26 @@ def database_url(postgres_server: PostgresServer) -> Iterator[str]:
         yield postgres_server.database_url(name)
     finally:
         postgres_server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def one_test_at_a_time_in_the_meltano_project(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked ``xdist_group("meltano")`` share the repository's Meltano project (``.meltano/``, its
+    cached catalog): they take a lock, so two xdist workers never run Meltano there at once.
+
+    (pytest-xdist's ``--dist loadgroup`` would keep them on one worker, but with pytest 9 it no longer
+    does: it tags the node id through an attribute pytest stopped reading.)
+    """
+    marker = request.node.get_closest_marker("xdist_group")
+    group = (marker.args[0] if marker.args else marker.kwargs.get("name")) if marker else None
+    if group != "meltano":
+        yield
+        return
+    lock_path = REPO_ROOT / ".data" / "meltano-project-tests.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
