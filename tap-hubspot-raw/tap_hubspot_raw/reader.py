@@ -84,6 +84,9 @@ class Reader(Protocol):
     def search_modified(self, cursor: SearchCursor) -> SearchPage:
         """One page of objects modified inside the cursor's window."""
 
+    def count(self, modified_since_ms: int | None = None) -> int:
+        """HubSpot's count of live objects (modified since ``modified_since_ms``, when given)."""
+
     def finish_search(self, results: list[Record]) -> list[Record]:
         """Search results with associations, shaped."""
 
@@ -183,6 +186,20 @@ class ObjectReader:
         if offset:
             body["after"] = str(offset)
         return self._search(body)
+
+    def count(self, modified_since_ms: int | None = None) -> int:
+        """HubSpot's count of live objects (modified at or after ``modified_since_ms``, when given)."""
+        filters = (
+            [{"propertyName": self.modified_property, "operator": "GTE", "value": str(modified_since_ms)}]
+            if modified_since_ms is not None
+            else []
+        )
+        body = {
+            "filterGroups": [{"filters": filters}] if filters else [],
+            "properties": [ID_PROPERTY],
+            "limit": 1,
+        }
+        return self._search(body).total
 
     def search_modified(self, cursor: SearchCursor) -> SearchPage:
         """One page of objects modified inside the cursor's window, in modified order (keyset, no offsets)."""

@@ -25,6 +25,7 @@ from tap_hubspot_raw.progress import Progress
 from tap_hubspot_raw.reader import ObjectReader
 from tap_hubspot_raw.schemas import property_names
 from tap_hubspot_raw.sdk_private import advance_bookmark, set_table_version, write_activate_version
+from tap_hubspot_raw.sweep_state import plan_sweeps, record_count, record_progress, start_rounds
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
     from tap_hubspot_raw.scheduler import Scheduler
 
 Record = dict[str, Any]
-DEFAULT_LOOKBACK_MINUTES = 5
+DEFAULT_LOOKBACK_MINUTES = 35  # search may show a change up to 30 minutes late; 5 more for clock skew
+DEFAULT_REFRESH_HOURS = 24.0
+DEFAULT_ARCHIVED_SWEEP_HOURS = 6.0
 
 
 class CrmObjectStream(HubspotStream):
@@ -111,6 +114,16 @@ class CrmObjectStream(HubspotStream):
         return FullSyncCheckpoint.load(dict(self.stream_state))
 
     @property
+    def lookback_ms(self) -> int:
+        """How far before the bookmark an incremental window starts (search shows changes late)."""
+        return int(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES)) * 60_000
+
+    @property
+    def window_low_ms(self) -> int:
+        """Where this incremental run's window of modified dates starts."""
+        return max((self.bookmark_ms or 0) - self.lookback_ms, 0)
+
+    @property
     def full_sync_started_ms(self) -> int:
         """When this full sync started: the resumed attempt's start, or this run's."""
         return self.checkpoint.started_ms if self.checkpoint else self.started_ms
@@ -125,9 +138,18 @@ class CrmObjectStream(HubspotStream):
     def new_plan(self, *, on_claimed: Callable[[], None]) -> Plan:
         """The plan that fits this stream's state and settings (not started)."""
         if self.bookmark_ms is not None:
-            lookback = int(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES))
-            low = max(self.bookmark_ms - lookback * 60_000, 0)
-            return IncrementalSync(self.reader, low_ms=low, high_ms=self.started_ms)
+            sweeps = plan_sweeps(
+                self.stream_state,
+                refresh_hours=float(self.config.get("refresh_hours", DEFAULT_REFRESH_HOURS)),
+                archived_sweep_hours=float(
+                    self.config.get("archived_sweep_hours", DEFAULT_ARCHIVED_SWEEP_HOURS)
+                ),
+                now_ms=self.started_ms,
+                window_low_ms=self.window_low_ms,
+            )
+            return IncrementalSync(
+                self.reader, low_ms=self.window_low_ms, high_ms=self.started_ms, sweeps=sweeps
+            )
         keep = self._start_date_filter()
         if self.portal.max_concurrency <= 1:
             return SequentialFullSync(self.reader, keep=keep)
@@ -167,14 +189,16 @@ class CrmObjectStream(HubspotStream):
         if self.bookmark_ms is not None:
             self.scheduler.start_incremental()
         plan = self.scheduler.plan_for(self)
-        labels = ((False, "live" if self.bookmark_ms is None else "changed"), (True, "archived"))
-        progress = {archived: Progress(self.logger, f"{self.name} ({label})") for archived, label in labels}
+        labels = {"main": "live" if self.bookmark_ms is None else "changed", "refresh": "refreshed"}
+        progress = {key: Progress(self.logger, f"{self.name} ({label})") for key, label in labels.items()}
+        progress["archived"] = Progress(self.logger, f"{self.name} (archived)")
         checkpoint = self._start_checkpoint(plan)
         version = self.table_version
         set_table_version(self, version)
         try:
             for batch in plan.batches():
-                progress[batch.archived].add(len(batch.records), None if batch.archived else plan.total)
+                phase = "archived" if batch.archived else "refresh" if batch.refresh else "main"
+                progress[phase].add(len(batch.records), plan.total if phase == "main" else None)
                 yield from batch.records
                 if checkpoint is not None:  # every record of the batch is emitted now
                     checkpoint.list_cursor = getattr(plan, "list_cursor", None)
@@ -182,17 +206,36 @@ class CrmObjectStream(HubspotStream):
                         checkpoint.mark_done(batch.done)
                     checkpoint.archived_done |= batch.sweep_done
                     checkpoint.save(self.stream_state)
+                if batch.state:
+                    record_progress(self.stream_state, batch.state)
         except BaseException:
             self.scheduler.cancel()
             raise
-        for item in progress.values():
-            item.log()
+        for key, item in progress.items():
+            if item.count or key != "refresh":
+                item.log()
+        self._record_counts(plan)
         if version is not None:  # every object was read: rows of this stream not stamped with it are gone
             write_activate_version(self, version)
         FullSyncCheckpoint.clear(self.stream_state)
         # Everything modified up to the sync's start has been read: the next run starts there.
         high = self.started_ms if self.bookmark_ms is not None else self.full_sync_started_ms
         advance_bookmark(self, to_iso(high))
+
+    def _record_counts(self, plan: Plan) -> None:
+        """HubSpot's counts for drift checks (see :mod:`tap_hubspot_raw.sweep_state`); after a full sync, the
+        sweeps start a new round."""
+        if isinstance(plan, IncrementalSync):
+            since, recent = self.window_low_ms, plan.total or 0
+            live = plan.live_total if plan.live_total is not None else self.reader.count()
+        else:
+            since = self.full_sync_started_ms - self.lookback_ms
+            live = plan.total if plan.total is not None else self.reader.count()
+            recent = self.reader.count(since)
+            start_rounds(
+                self.stream_state, getattr(plan, "archived_pages_read", None), self.full_sync_started_ms
+            )
+        record_count(self.stream_state, live=live, recent=recent, since_ms=since, at_ms=now_ms())
 
     def _start_checkpoint(self, plan: Plan) -> FullSyncCheckpoint | None:
         if not isinstance(plan, ParallelFullSync):

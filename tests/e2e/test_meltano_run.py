@@ -76,6 +76,7 @@ def test_given_prod_env_vars_when_meltano_runs_then_portal_lands_and_rerun_is_in
     changed = ["3", "17", "150"]
     for contact_id in changed:
         portal.portal.update_object("contacts", contact_id, {"lifecyclestage": "evangelist"})
+    portal.portal.flush_indexing()  # changes made a while ago: search shows them
     portal.reset_stats()
 
     second_run, _ = repo_project.run_pipeline(env, "tap-hubspot-raw", "target-supabase-hybrid")

@@ -6,6 +6,7 @@ benchmark turns it into the simulator's command line (`control.simulator_argv`).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 # Distinctive tokens, so a test can prove they never reach logs or output.
@@ -28,9 +29,14 @@ LAYOUTS: dict[str, dict[str, Any]] = {
     "opaque": {"id_layout": "sparse", "list_cursor": "opaque"},
 }
 
+# The simulated history ends two hours before the tests start, so no generated change falls inside an
+# incremental window (the tap re-reads the last 35 minutes before its bookmark): a test's changes are its own.
+HISTORY_ENDS_MS = int(time.time() * 1000) - 2 * 3_600_000
+
 # Small portal for the in-process tap tests, numbered as real portals are.
 TAP_PORTAL: dict[str, Any] = {
     **LAYOUTS["sparse"],
+    "anchor_ms": HISTORY_ENDS_MS,
     "contacts": 120,
     "deals": 30,
     "calls": 50,
@@ -42,6 +48,7 @@ TAP_PORTAL: dict[str, Any] = {
 
 # Small portal for `tap | target` process runs (reliability tests): only the three default object types.
 PIPELINE_PORTAL: dict[str, Any] = {
+    "anchor_ms": HISTORY_ENDS_MS,
     "contacts": 250,
     "deals": 40,
     "calls": 60,
@@ -103,14 +110,13 @@ def memory_portal(scale: int = 1) -> dict[str, Any]:
 
 
 def generous_tap_config(api_url: str, token: str = TAP_TOKEN, **overrides: Any) -> dict[str, Any]:
-    """Tap config for ``api_url`` with a budget far above the simulator's limits: the simulator's limits
-    are the test, and no lookback (a test's changes are never older than its last run)."""
+    """Tap config for ``api_url`` with a budget far above the simulator's limits (the simulator's limits are
+    the test); everything else is the tap's defaults."""
     return {
         "access_token": token,
         "api_url": api_url,
         "requests_per_10_seconds": 5_000,
         "association_requests_per_10_seconds": 5_000,
         "search_requests_per_second": 500,
-        "lookback_minutes": 0,
         **overrides,
     }

@@ -114,8 +114,9 @@ class SimulatorConfig:
     daily_limit: int = 250_000
     search_daily_headers: bool = False
     # --- consistency (indexing.py) ------------------------------------------------------------------
-    indexing_delay_ms: int = 0  # most changes reach search within this (uniform in [half, all] of it)
-    late_indexing_fraction: float = 0.0  # ... these much later: uniform up to late_indexing_max_ms
+    # As HubSpot (REALISTIC_INDEXING): most changes reach search within this (uniform in [half, all] of it),
+    indexing_delay_ms: int = 10_000
+    late_indexing_fraction: float = 0.02  # ... these much later: uniform up to late_indexing_max_ms
     late_indexing_max_ms: int = 1_800_000
     # --- faults -----------------------------------------------------------------------------------
     latency_ms: float = 0.0

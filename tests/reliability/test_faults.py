@@ -30,6 +30,7 @@ def test_given_5xx_drops_timeouts_and_429_bursts_then_full_and_incremental_runs_
         portal.portal.update_object("contacts", contact_id, {"lifecyclestage": "evangelist"})
     portal.portal.create_object("deals", {"dealname": "Fault-tolerant", "amount": "12.50"})
     portal.portal.archive_object("calls", 7)
+    portal.portal.flush_indexing()  # changes made a while ago: search shows them
     portal.update_config(force_429=4)
     second = run_pipeline(portal, database_url, tmp_path, state=first.state)
 

@@ -81,6 +81,7 @@ def test_given_kill_9_of_tap_or_target_at_random_points_then_resumed_runs_land_t
         sim.portal.update_object("deals", deal_id, {"amount": str(deal_id * 10)})
     sim.portal.archive_object("calls", 4)
     sim.portal.create_object("contacts", {"email": "new@x.io"})
+    sim.portal.flush_indexing()  # changes made a while ago: search shows them
     killed_runs_then_resume(sim, database_url, tmp_path, rng=rng, state=state, expected_records=270, kills=2)
 
     assert_database_equals_portal(sim, database_url)

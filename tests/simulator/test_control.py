@@ -19,6 +19,7 @@ def test_modify_bumps_modified_date_and_shows_in_search(hubspot_simulator):
     assert after["properties"]["phone"] is None
     assert parse_dt(after["updatedAt"]) > parse_dt(before["updatedAt"])
     assert after["properties"]["lastmodifieddate"] == after["updatedAt"]
+    sim.portal.flush_indexing()  # search shows the change once indexed (test_indexing.py covers the delay)
     flt = {
         "filterGroups": [
             {

@@ -124,6 +124,11 @@ class FakeReader:
         self._count("search", len(page))
         return SearchPage([self.raw(i) for i in page], len(matches), offset + limit < len(matches))
 
+    def count(self, modified_since_ms: int | None = None) -> int:
+        self._count("count")
+        since = modified_since_ms if modified_since_ms is not None else 0
+        return sum(1 for i in self.live if self.modified_at(i) >= since)
+
     def search_modified(self, cursor: SearchCursor) -> SearchPage:
         self._count("search")
         body = cursor.body(MODIFIED, [])

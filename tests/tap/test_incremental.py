@@ -18,15 +18,27 @@ def requests_by_kind(sim) -> dict[str, int]:
     return dict(sim.stats()["by_kind"])
 
 
-def test_given_no_changes_then_no_records_and_at_most_two_requests_per_stream(portal_sim):
+def assert_unchanged(sim, out) -> None:
+    """Every record emitted equals what the portal holds (re-reads of the refresh sweep change nothing)."""
+    for stream, records in out.records.items():
+        for record in records:
+            held = sim.portal.get_object(stream, record["id"])
+            assert record["properties"] == held["properties"]
+            assert (record["updatedAt"], record["archived"]) == (held["updatedAt"], held["archived"])
+
+
+def test_given_no_changes_then_only_the_refresh_slice_is_re_read_for_a_few_requests(portal_sim):
     config = tap_config(portal_sim)
     first = run_tap(config)
     portal_sim.reset_stats()
 
     second = run_tap(config, state=first.state, catalog=first.catalog())
 
-    assert sum(len(r) for r in second.records.values()) == 0
-    assert portal_sim.stats()["total"] <= 2 * 3  # one search + one archived sweep per stream
+    # Per stream: the changes' search page, the live count, the refresh slice's search page and a page of
+    # archived objects; and the slice's associations, one v4 call per association type (4 in all).
+    assert portal_sim.stats()["total"] <= 4 * 3 + 4
+    assert sum(len(r) for r in second.records.values()) <= 3  # the refresh slice: seconds' worth of a day
+    assert_unchanged(portal_sim, second)
     for stream in ("contacts", "deals", "calls"):
         assert bookmark_ms(second.state, stream) >= bookmark_ms(first.state, stream)
 
@@ -40,27 +52,31 @@ def test_given_n_changes_then_exactly_those_are_emitted_and_the_bookmark_advance
         portal_sim.portal.update_object("contacts", object_id, {"firstname": f"Changed {object_id}"})
     portal_sim.portal.update_object("deals", deals[6], {"amount": "123.45"})
     portal_sim.portal.add_association("contacts", contacts[2], "deals", deals[8])
+    portal_sim.portal.flush_indexing()  # search shows changes once indexed (late ones: test_convergence.py)
     before_run = int(time.time() * 1000)
     time.sleep(0.01)  # bounds are inclusive: a change in the very millisecond the run starts is re-read
 
     second = run_tap(config, state=first.state, catalog=first.catalog())
 
-    assert set(second.ids("contacts")) == changed_contacts
-    assert second.ids("deals") == [deals[6]]
-    assert second.ids("calls") == []
+    changed = {"contacts": changed_contacts, "deals": {deals[6]}, "calls": set()}
+    for stream, ids in changed.items():  # the changes, and at most the refresh slice besides
+        assert ids <= set(second.ids(stream))
+        assert len(second.ids(stream)) <= len(ids) + 1
     contact = next(r for r in second.records["contacts"] if r["id"] == contacts[2])
     assert contact["properties"]["firstname"] == f"Changed {contacts[2]}"
     assert deals[8] in contact["associations"]["deals"]  # associations re-read for changed objects
-    assert second.records["deals"][0]["properties"]["amount"] == "123.45"
+    deal = next(r for r in second.records["deals"] if r["id"] == deals[6])
+    assert deal["properties"]["amount"] == "123.45"
     for stream in ("contacts", "deals", "calls"):
         assert before_run - 5_000 <= bookmark_ms(second.state, stream) <= int(time.time() * 1000)
 
-    # The lookback re-reads exactly what it covers (objects changed within it), nothing else.
+    # The lookback re-reads what it covers (objects changed within it); without one, only the refresh slice.
     third = run_tap(config, state=second.state, catalog=first.catalog())
-    assert set(third.ids("contacts")) == changed_contacts
-    assert third.ids("deals") == [deals[6]]
+    assert changed_contacts <= set(third.ids("contacts"))
+    assert deals[6] in third.ids("deals")
     fourth = run_tap({**config, "lookback_minutes": 0}, state=second.state, catalog=first.catalog())
-    assert sum(len(r) for r in fourth.records.values()) == 0
+    assert sum(len(r) for r in fourth.records.values()) <= 3
+    assert_unchanged(portal_sim, fourth)
 
 
 def test_given_objects_archived_since_the_bookmark_then_they_arrive_flagged_archived(portal_sim):
@@ -72,9 +88,9 @@ def test_given_objects_archived_since_the_bookmark_then_they_arrive_flagged_arch
 
     second = run_tap(config, state=first.state, catalog=first.catalog())
 
-    archived = {r["id"]: r for r in second.records["contacts"]}
+    archived = {r["id"]: r for r in second.records["contacts"] if r["archived"]}
     assert set(archived) == gone
-    assert all(r["archived"] is True and r["archivedAt"] for r in archived.values())
+    assert all(r["archivedAt"] for r in archived.values())
 
 
 def test_given_10400_changes_sharing_timestamps_then_each_is_emitted_once(make_simulator):
@@ -86,6 +102,7 @@ def test_given_10400_changes_sharing_timestamps_then_each_is_emitted_once(make_s
         # with offsets together with the rest), the others four to a millisecond.
         stamp = base if index < 6_000 else base + 1 + (index - 6_000) // 4
         sim.portal.update_object("contacts", object_id, {"jobtitle": f"v2-{object_id}"}, timestamp_ms=stamp)
+    sim.portal.flush_indexing()  # all of them searchable (late ones: test_convergence.py)
     bookmark = {"replication_key": "updatedAt", "replication_key_value": to_iso(base - 1)}
     state = {"bookmarks": {"contacts": bookmark}}
     config = tap_config(sim, object_types=["contacts"], associations={"contacts": []})
@@ -117,6 +134,7 @@ def test_given_an_object_modified_during_the_sync_then_the_next_run_emits_it(mak
     modified = sim.portal.get_object("contacts", during_id)["updatedAt"]
     assert bookmark_ms(during.state, "contacts") < to_epoch_ms(modified)
 
+    sim.portal.flush_indexing()
     after = run_tap(config, state=during.state)
     assert during_id in after.ids("contacts")
     record = next(r for r in after.records["contacts"] if r["id"] == during_id)
@@ -128,14 +146,22 @@ def test_given_a_run_killed_mid_stream_then_resuming_from_its_last_state_deliver
 ):
     sim = make_simulator(**{**PORTAL, "contacts": 3_000, "deals": 5, "calls": 5, "latency_ms": 10.0})
     config = tap_config(sim, object_types=["contacts"])
-    first = run_tap(config)
-    base = bookmark_ms(first.state, "contacts") + 1
+    # 2,400 changes spread over the last two hours, two seconds apart (a run re-reads the 35 minutes
+    # before its bookmark: a resumed run re-reads that much of what the killed one emitted, no more).
+    now = int(time.time() * 1000)
+    state = {
+        "bookmarks": {
+            "contacts": {"replication_key": "updatedAt", "replication_key_value": to_iso(now - 7_300_000)}
+        }
+    }
     changed = set(live_ids(sim, "contacts")[:2_400])
     for index, object_id in enumerate(sorted(changed, key=int)):
-        sim.portal.update_object("contacts", object_id, {"city": "Resumed"}, timestamp_ms=base + index // 3)
+        stamp = now - 7_200_000 + index * 2_000
+        sim.portal.update_object("contacts", object_id, {"city": "Resumed"}, timestamp_ms=stamp)
+    sim.portal.flush_indexing()
     sim.reset_stats()
 
-    process = start_tap_process(tmp_path, config, state=first.state)
+    process = start_tap_process(tmp_path, config, state=state)
     assert process.stdout is not None
     committed: set[str] = set()  # records a target would have committed: those before the last STATE
     pending: set[str] = set()
@@ -161,7 +187,8 @@ def test_given_a_run_killed_mid_stream_then_resuming_from_its_last_state_deliver
     resumed = run_tap(config, state=last_state)
 
     assert committed | set(resumed.ids("contacts")) >= changed
-    assert len(resumed.ids("contacts")) <= 2_400 - len(committed) + 200  # resumed near where it stopped
+    lookback_changes = 35 * 60 // 2  # the changes in the 35 minutes before the bookmark it resumes from
+    assert len(resumed.ids("contacts")) <= 2_400 - len(committed) + lookback_changes + 50
     full_incremental_requests = 2_400 / 200 * 3  # search + two association reads per page
     assert sim.stats()["total"] < full_incremental_requests
     assert interrupted_requests > 0

@@ -87,6 +87,7 @@ class ParallelFullSync:
         if list_cursor is not None:
             self.mode_known.set()
         self.total: int | None = None  # live objects: the first claim's count plus what was read before it
+        self.archived_pages_read = 0
         self.top: int | None = None  # one past the highest id search knows (its first claim's highest)
         self.top_read = threading.Event()
         highest = self.space.highest()
@@ -248,6 +249,7 @@ class ParallelFullSync:
         after: str | None = None
         while True:
             page = self.reader.list_page(archived=True, after=after)
+            self.archived_pages_read += 1
             last = page.after is None
             self._emit(self.reader.finish_list(page.results, archived=True), archived=True, swept=last)
             if last:

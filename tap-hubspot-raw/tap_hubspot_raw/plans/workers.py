@@ -25,13 +25,15 @@ MAX_BUFFERED_RECORDS = 10_000
 
 @dataclass(frozen=True)
 class Batch:
-    """Records to emit. Once they are, every live object of ``done`` (if set) has been emitted, and with
-    ``sweep_done`` every archived object."""
+    """Records to emit. Once they are, every live object of ``done`` (if set) has been emitted, with
+    ``sweep_done`` every archived object, and the stream's state may take ``state`` (a sweep's progress)."""
 
     records: list[Record]
     archived: bool = False
+    refresh: bool = False  # re-read by the incremental refresh sweep
     done: IdRange | None = None
     sweep_done: bool = False
+    state: dict[str, Any] | None = None
 
 
 class Stopped(Exception):  # noqa: N818 - control flow, not an error
@@ -83,7 +85,7 @@ class WorkerGroup:
 
     def put(self, batch: Batch) -> None:
         """Hand ``batch`` to the consumer; blocks while too many records wait (the memory bound)."""
-        if batch.records or batch.done is not None or batch.sweep_done:
+        if batch.records or batch.done is not None or batch.sweep_done or batch.state:
             self._put(batch)
 
     def check_stop(self) -> None:
