@@ -17,6 +17,11 @@ from tap_hubspot_raw.api import (
     RATE_LIMIT_TIERS,
 )
 from tap_hubspot_raw.client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES
+from tap_hubspot_raw.defaults import (
+    DEFAULT_ARCHIVED_SWEEP_HOURS,
+    DEFAULT_LOOKBACK_MINUTES,
+    DEFAULT_REFRESH_HOURS,
+)
 from tap_hubspot_raw.pagination import to_epoch_ms
 
 # Custom objects are addressed as "p_<name>" or by object type id "2-<n>".
@@ -138,10 +143,32 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "lookback_minutes",
         th.IntegerType,
-        default=5,
+        default=DEFAULT_LOOKBACK_MINUTES,
         title="Lookback (minutes)",
-        description="Incremental runs re-read objects modified this long before the bookmark, "
-        "covering HubSpot's search indexing delay.",
+        description="Incremental runs re-read objects modified this long before the bookmark: a change "
+        "HubSpot's search shows late (reported up to 30 minutes) still arrives with the next run. The "
+        "default adds 5 minutes for clock differences. Costs one search page per 200 objects changed in "
+        "that window, each run; the target skips the rows that did not change.",
+    ),
+    th.Property(
+        "refresh_hours",
+        th.NumberType,
+        default=DEFAULT_REFRESH_HOURS,
+        title="Refresh (hours)",
+        description="Every live object is re-read (properties and associations) at least this often, a "
+        "slice per incremental run, so what moves no modified date still arrives: association edits, and "
+        "anything else search missed. Per 10,000 objects and round: 50 search requests and 10 v4 "
+        "association requests per association type, spread over the runs in the period.",
+    ),
+    th.Property(
+        "archived_sweep_hours",
+        th.NumberType,
+        default=DEFAULT_ARCHIVED_SWEEP_HOURS,
+        title="Archived sweep (hours)",
+        description="The archived (recycle-bin) objects are listed at least this often, a slice per "
+        "incremental run: an object archived in HubSpot arrives as archived within this bound. Per round: "
+        "one request per 100 archived objects, spread over the runs in the period; 0 lists them all "
+        "every run.",
     ),
     th.Property(
         "max_retries",

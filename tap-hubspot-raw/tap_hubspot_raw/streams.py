@@ -18,6 +18,11 @@ from typing_extensions import override
 
 from tap_hubspot_raw.checkpoint import FullSyncCheckpoint
 from tap_hubspot_raw.client import HubspotStream, Portal
+from tap_hubspot_raw.defaults import (
+    DEFAULT_ARCHIVED_SWEEP_HOURS,
+    DEFAULT_LOOKBACK_MINUTES,
+    DEFAULT_REFRESH_HOURS,
+)
 from tap_hubspot_raw.idspace import IdSpace
 from tap_hubspot_raw.pagination import to_epoch_ms, to_iso
 from tap_hubspot_raw.plans import IncrementalSync, ParallelFullSync, Plan, SequentialFullSync
@@ -34,9 +39,6 @@ if TYPE_CHECKING:
     from tap_hubspot_raw.scheduler import Scheduler
 
 Record = dict[str, Any]
-DEFAULT_LOOKBACK_MINUTES = 35  # search may show a change up to 30 minutes late; 5 more for clock skew
-DEFAULT_REFRESH_HOURS = 24.0
-DEFAULT_ARCHIVED_SWEEP_HOURS = 6.0
 
 
 class CrmObjectStream(HubspotStream):
