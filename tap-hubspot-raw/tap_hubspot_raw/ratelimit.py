@@ -22,12 +22,12 @@ from typing_extensions import override
 # Requests kept in reserve when HubSpot reports others are using the same portal budget.
 HEADER_RESERVE = 2
 # Windows are stretched slightly: HubSpot counts a request when it arrives (after a variable delay), we when
-# we send it. 10 s -> 10.3 s, 1 s -> 1.05 s: a rare 429 (a short pause) costs less than a wider margin
+# we send it. 10 s -> 10.3 s, 1 s -> 1.1 s: a rare 429 (a short pause) costs less than a wider margin
 # costs every second of a sync (the old 1.2 s search window left 17% of the search budget unused).
 # A 429 despite the margin means arrivals jitter more than it allows: each one widens it a step (up to a cap).
 WINDOW_MARGIN = 1.0
 WINDOW_MARGIN_SECONDS = 0.3
-SEARCH_WINDOW_MARGIN_SECONDS = 0.05
+SEARCH_WINDOW_MARGIN_SECONDS = 0.1
 MARGIN_STEP_SHARE = 0.05  # of the window, per 429
 MARGIN_CAP_SHARE = 0.25
 PRIORITY_POLL_SECONDS = 0.005

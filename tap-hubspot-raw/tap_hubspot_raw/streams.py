@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
@@ -84,24 +85,22 @@ class CrmObjectStream(HubspotStream):
 
     # State --------------------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def bookmark_ms(self) -> int | None:
-        """The stream's bookmark from the input state, in epoch ms (None: full sync)."""
+        """The stream's bookmark from the input state, in epoch ms (None: full sync).
+
+        Read once, at the first use after the SDK loaded the state: the SDK moves the state's value as
+        records are emitted, and this run's decisions are made from where it started.
+        """
         bookmark = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
         value = bookmark.get("replication_key_value")
         return to_epoch_ms(str(value)) if value else None
 
-    @property
-    @override
-    def is_sorted(self) -> bool:
-        return self.bookmark_ms is not None  # search pages come out in modified order
-
-    @property
-    @override
-    def check_sorted(self) -> bool:
-        # Incremental: the bookmark follows the last emitted search record; the archived objects emitted
-        # after them are unordered, and the run ends by moving the bookmark to the sync's start.
-        return not self.is_sorted
+    # Every run is unsorted for the SDK: its bookmark moves only at the end, to the instant this run read
+    # everything up to (see get_records). How far an interrupted incremental run got is kept apart, as
+    # ``sweeps.changed_through`` (a full sync keeps ``full_sync``): the sweeps that follow the changes
+    # emit older records, which would drag a record-by-record bookmark back.
+    is_sorted = False
 
     @override
     def get_replication_key_signpost(self, context: Context | None = None) -> str:
@@ -120,10 +119,13 @@ class CrmObjectStream(HubspotStream):
         """How far before the bookmark an incremental window starts (search shows changes late)."""
         return int(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES)) * 60_000
 
-    @property
+    @cached_property
     def window_low_ms(self) -> int:
-        """Where this incremental run's window of modified dates starts."""
-        return max((self.bookmark_ms or 0) - self.lookback_ms, 0)
+        """Where this incremental run's window of modified dates starts: the lookback before the bookmark,
+        or before the last change an interrupted run emitted, whichever is later."""
+        through = (self.stream_state.get("sweeps") or {}).get("changed_through")
+        start = max(self.bookmark_ms or 0, int(through) if through is not None else 0)
+        return max(start - self.lookback_ms, 0)
 
     @property
     def full_sync_started_ms(self) -> int:
@@ -217,6 +219,7 @@ class CrmObjectStream(HubspotStream):
             if item.count or key != "refresh":
                 item.log()
         self._record_counts(plan)
+        (self.stream_state.get("sweeps") or {}).pop("changed_through", None)  # the run is complete
         if version is not None:  # every object was read: rows of this stream not stamped with it are gone
             write_activate_version(self, version)
         FullSyncCheckpoint.clear(self.stream_state)
@@ -226,17 +229,22 @@ class CrmObjectStream(HubspotStream):
 
     def _record_counts(self, plan: Plan) -> None:
         """HubSpot's counts for drift checks (see :mod:`tap_hubspot_raw.sweep_state`); after a full sync, the
-        sweeps start a new round."""
-        if isinstance(plan, IncrementalSync):
-            since, recent = self.window_low_ms, plan.total or 0
-            live = plan.live_total if plan.live_total is not None else self.reader.count()
-        else:
-            since = self.full_sync_started_ms - self.lookback_ms
-            live = plan.total if plan.total is not None else self.reader.count()
-            recent = self.reader.count(since)
-            start_rounds(
-                self.stream_state, getattr(plan, "archived_pages_read", None), self.full_sync_started_ms
-            )
+        sweeps start a new round. The counts are best effort: every record is emitted by now, and a count
+        HubSpot does not answer (daily limit spent, say) only leaves this run without a drift check."""
+        if not isinstance(plan, IncrementalSync):
+            pages = getattr(plan, "archived_pages_read", None)
+            start_rounds(self.stream_state, pages, self.full_sync_started_ms)
+        try:
+            if isinstance(plan, IncrementalSync):
+                since, recent = plan.low_ms, plan.total or 0
+                live = plan.live_total if plan.live_total is not None else self.reader.count()
+            else:
+                since = self.full_sync_started_ms - self.lookback_ms
+                live = plan.total if plan.total is not None else self.reader.count()
+                recent = self.reader.count(since)
+        except (FatalAPIError, RetriableAPIError) as exc:
+            self.logger.warning("%s: no count of live objects this run (%s)", self.name, exc)
+            return
         record_count(self.stream_state, live=live, recent=recent, since_ms=since, at_ms=now_ms())
 
     def _start_checkpoint(self, plan: Plan) -> FullSyncCheckpoint | None:

@@ -15,14 +15,16 @@ from tests.tap.conftest import run_tap
 def test_given_daily_limit_exhausted_mid_run_then_tap_stops_clearly_and_next_day_resumes_exactly(
     portal: Simulator, database_url: str, tmp_path: Path
 ) -> None:
-    # A run needs N requests: allow all but the last few, so the limit strikes after the first streams are
-    # done (how many a stream takes depends on how the tap splits it).
-    run_tap(tap_config(portal))
+    # A run needs N requests: allow all but its last eight (the last stream's pages and its counts), so the
+    # limit strikes after the first streams are done. One request at a time, so "last" means the same
+    # requests in every run (with several in flight, which stream a request belongs to varies).
+    sequential = {"max_concurrency": 1}
+    run_tap(tap_config(portal, **sequential))
     needed = portal.stats()["total"]
     portal.reset_stats()
     portal.reset_rate_limits()
-    portal.update_config(daily_limit=needed - 3)
-    run = start(portal, database_url, tmp_path).finish()
+    portal.update_config(daily_limit=needed - 8)
+    run = start(portal, database_url, tmp_path, tap=sequential).finish()
 
     assert run.returncode("tap") != 0
     assert run.returncode("target") == 0  # end of input: it commits what it received and prints its state

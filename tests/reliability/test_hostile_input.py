@@ -62,6 +62,7 @@ def test_given_nasty_property_values_in_hubspot_then_tap_and_target_land_them_ty
     portal.portal.update_object("contacts", 9, {"vsl_watched": "maybe", "vsl_watch_duration": "1e400"})
     portal.portal.update_object("contacts", 10, {"vsl_watched": "TRUE", "vsl_watch_duration": "-0"})
     portal.portal.update_object("calls", 11, {"hs_call_duration": "NaN", "hs_timestamp": "0000-00-00"})
+    portal.portal.flush_indexing()  # changes made a while ago: search shows them too
 
     run = run_pipeline(portal, database_url, tmp_path)
 

@@ -12,9 +12,10 @@ run's stopped (the stream keeps the cursors in its state):
   search, and the list cannot be filtered by ``archivedAt``), so its cost per run stays bounded however many
   objects the recycle bin holds; the whole list comes round within ``archived_sweep_hours``.
 
-Sweep records are emitted after every changed object and only if modified no later than the window's end: a
-bookmark the SDK writes meanwhile (it follows the emitted records) so never passes a change not yet emitted;
-later changes are the next run's. The first search page and the sweeps start as soon as the plan does (the
+Sweep records are emitted after every changed object and only if modified no later than the window's end
+(later changes are the next run's). Each batch of changes tells the stream how far the changes are read
+(``changed_through``), so an interrupted run resumes from there. The first search page and the sweeps
+start as soon as the plan does (the
 scheduler starts every incremental stream's plan at once), so their latency overlaps the other streams'.
 """
 
@@ -103,7 +104,10 @@ class IncrementalSync:
         self.total = page.total
         while cursor is not None:
             fresh = [r for r in page.results if cursor.accept(r)]
-            yield Batch(self.reader.finish_search(fresh))
+            records = self.reader.finish_search(fresh)
+            # Changes come in modified order: once emitted, everything up to the last one's date is read.
+            through = {"changed_through": to_epoch_ms(str(records[-1]["updatedAt"]))} if records else None
+            yield Batch(records, state=through)
             cursor = cursor.advance(page, self.reader.modified_property)
             if cursor is not None:
                 page = self.reader.search_modified(cursor)
