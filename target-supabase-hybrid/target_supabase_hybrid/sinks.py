@@ -13,7 +13,6 @@ import psycopg2
 import psycopg2.errors
 from psycopg2.extensions import connection as Connection  # noqa: N812
 from psycopg2.extensions import cursor as Cursor  # noqa: N812
-from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from target_supabase_hybrid import connector, loader
@@ -24,6 +23,7 @@ from target_supabase_hybrid.connection import error_line, with_retries
 from target_supabase_hybrid.errors import BatchLoadError, TargetError
 from target_supabase_hybrid.mappings import resolve_mapping
 from target_supabase_hybrid.rows import RowBuilder, Serialized
+from target_supabase_hybrid.sdk_private import HookedBatchSink
 from target_supabase_hybrid.settings import DEFAULT_BATCH_SIZE
 from target_supabase_hybrid.streamed_copy import CopyAbortedError, StreamedCopy
 from target_supabase_hybrid.sync_log import Totals
@@ -46,11 +46,6 @@ class _Committing:
     finishing: bool
     started: float
 
-    def committed(self, sink: HybridSink) -> None:
-        """The sink's bookkeeping once the job has committed."""
-        self.batch.streamed = True
-        sink._committed(self.batch, self.totals, self.nulls, self.finishing, self.started)
-
 
 def _discard(conn: Connection) -> None:
     """Roll back (or close) a connection whose transaction failed."""
@@ -61,7 +56,7 @@ def _discard(conn: Connection) -> None:
         conn.close()
 
 
-class HybridSink(BatchSink):
+class HybridSink(HookedBatchSink):
     """Loads one stream into its hybrid table."""
 
     target: TargetSupabaseHybrid
@@ -89,6 +84,10 @@ class HybridSink(BatchSink):
         # the batch after next will use.
         self._committing: _Committing | None = None
         self._spare_conn: Connection | None = None
+        # The batch being received (from its `start_batch`) and the one being drained (`start_drain` to
+        # `mark_drained`): the batches whose COPY `abort_stream` ends.
+        self._receiving: PendingBatch | None = None
+        self._draining: PendingBatch | None = None
 
     @property
     @override
@@ -162,7 +161,17 @@ class HybridSink(BatchSink):
         # The table was empty when this sink started: every key is expected to be new, so each record's line
         # is built on arrival and streamed into a COPY straight into the table while the batch is read.
         eager = not self._table_had_rows
-        context["pending"] = PendingBatch(eager, self._open_stream() if eager else None)
+        self._receiving = context["pending"] = PendingBatch(eager, self._open_stream() if eager else None)
+
+    @override
+    def start_drain(self) -> dict:
+        self._draining, self._receiving = self._receiving, None
+        return super().start_drain()
+
+    @override
+    def mark_drained(self) -> None:
+        super().mark_drained()
+        self._draining = None
 
     @override
     def process_record(self, record: dict, context: dict) -> None:
@@ -174,15 +183,11 @@ class HybridSink(BatchSink):
             self.abort_stream(batch)
             self._fail(exc, batch.received + 1)
 
-    def batch_context(self) -> dict:
-        """The context of the batch being received (started, by `start_batch`, at its first record)."""
-        return self._get_context({})
-
     def process_raw_record(self, raw: msgspec.Raw, context: dict) -> None:
         """`process_record` for a record given as the JSON text it had in the input (stored as received)."""
         batch: PendingBatch = context["pending"]
         fields, data, plain = self.rows.read_raw(raw, for_row=batch.eager)
-        self._singer_validate_message(fields)
+        self.check_key_properties(fields)
         try:
             self._add(batch, self.rows.identify(fields, data), fields, plain=plain)
         except Exception as exc:  # noqa: BLE001 - recorded and re-raised by `_fail`
@@ -325,8 +330,7 @@ class HybridSink(BatchSink):
         """End the open COPY of `batch` (default: the batch being received or drained), if any, and roll its
         transaction back: nothing of it is committed. A batch committing in the background is waited for."""
         self._settle_quietly()
-        contexts = [self._pending_batch, self._context_draining] if batch is None else []
-        batches = [batch] if batch is not None else [c.get("pending") for c in contexts if c]
+        batches = [batch] if batch is not None else [self._receiving, self._draining]
         for pending in batches:
             if pending is not None and pending.stream is not None:
                 pending.close_stream()

@@ -15,7 +15,6 @@ import psycopg2
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sinks import Sink
-from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from target_supabase_hybrid import interrupts, settings, views
@@ -24,6 +23,7 @@ from target_supabase_hybrid.errors import Interrupted, TargetError
 from target_supabase_hybrid.phones import PhoneNormalizer
 from target_supabase_hybrid.reader import FastSingerReader, bulk_gc, decode_json
 from target_supabase_hybrid.rehearsal import MELTANO_TEST_STREAM, RehearsalSink
+from target_supabase_hybrid.sdk_private import HookedTarget
 from target_supabase_hybrid.settings import CONFIG_SCHEMA
 from target_supabase_hybrid.sinks import HybridSink
 from target_supabase_hybrid.sync_log import SyncLog, mark_unfinished
@@ -47,7 +47,7 @@ def run_ends_cleanly(logger: logging.Logger) -> Iterator[None]:
         sys.exit(1)
 
 
-class TargetSupabaseHybrid(Target):
+class TargetSupabaseHybrid(HookedTarget):
     """Upserts each stream into a table keyed on its key, with promoted typed columns and `raw_json`."""
 
     name = "target-supabase-hybrid"
@@ -97,6 +97,10 @@ class TargetSupabaseHybrid(Target):
         self._sync_logs: dict[str, SyncLog] = {}
         self._finished_streams: set[str] = set()
         self._database_checked = False
+        # The sink of each stream (as the SDK's `get_sink` returned it on the stream's last SCHEMA), and every
+        # sink of this run, retired ones included.
+        self._sinks: dict[str, Sink] = {}
+        self._every_sink: dict[int, Sink] = {}
         # Which sink writes each (schema, table), and tables written by several streams (never streamed into).
         self._table_writers: dict[tuple[str, str], HybridSink] = {}
         self._shared_tables: set[tuple[str, str]] = set()
@@ -158,13 +162,12 @@ class TargetSupabaseHybrid(Target):
             self._committing.discard(sink)
 
     @override
-    def _write_state_message(self, state: dict) -> None:
+    def before_state_written(self) -> None:
         # A STATE covers every record before it: each batch committing in the background must be committed.
         with self._committing_lock:
             committing = list(self._committing)
         for sink in committing:
             sink.settle()
-        super()._write_state_message(state)
 
     def is_shared_table(self, sink: HybridSink) -> bool:
         """Whether several streams of this run write `sink`'s table."""
@@ -174,7 +177,7 @@ class TargetSupabaseHybrid(Target):
         """Roll back every streamed batch still open: whatever stopped the run, none of them may commit."""
         with self._committing_lock:
             committing = list(self._committing)
-        sinks = [*self._sinks_active.values(), *self._sinks_to_clear, *committing]
+        sinks = [*self._every_sink.values(), *committing]
         for sink in {id(s): s for s in sinks}.values():
             if isinstance(sink, HybridSink):
                 sink.abort_stream()
@@ -232,7 +235,7 @@ class TargetSupabaseHybrid(Target):
             self._database_checked = True
         # A changed SCHEMA retires the sink until the next full drain; commit its records now so they can
         # never land after (and overwrite) newer records of the same stream.
-        existing = self._sinks_active.get(stream_name)
+        existing = self._sinks.get(stream_name)
         if (
             schema is not None
             and existing is not None
@@ -242,7 +245,20 @@ class TargetSupabaseHybrid(Target):
             self.drain_one(existing)
             if isinstance(existing, HybridSink):
                 existing.settle()
-        return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
+        sink = super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
+        if schema is not None:  # a SCHEMA message: `sink` is the stream's sink from now on
+            self._sinks[stream_name] = sink
+            self._every_sink[id(sink)] = sink
+            self._choose_raw_record_streams()
+        return sink
+
+    def _choose_raw_record_streams(self) -> None:
+        """Records of streams on the own record path are read as JSON text: hashed and stored as received,
+        partly decoded."""
+        if isinstance(self.message_reader, FastSingerReader):
+            self.message_reader.raw_record_streams = frozenset(
+                name for name, sink in self._sinks.items() if self._takes_own_record_path(name, sink)
+            )
 
     def _takes_own_record_path(self, stream_name: str, sink: Sink) -> bool:
         """Whether records of `stream_name` skip the SDK's record path (no maps, metadata or validation)."""
@@ -257,16 +273,7 @@ class TargetSupabaseHybrid(Target):
         )
 
     @override
-    def _process_schema_message(self, message_dict: dict) -> None:
-        super()._process_schema_message(message_dict)
-        # Records of these streams are read as JSON text: hashed and stored as received, partly decoded.
-        if isinstance(self.message_reader, FastSingerReader):
-            self.message_reader.raw_record_streams = frozenset(
-                name for name, sink in self._sinks_active.items() if self._takes_own_record_path(name, sink)
-            )
-
-    @override
-    def _process_record_message(self, message_dict: dict) -> None:
+    def take_record(self, stream_name: str, record: dict) -> bool:
         """Hand records to their sink without the SDK's per-record copy and timestamp parsing.
 
         The SDK path costs more than the whole database load and rewrites date-time strings, while
@@ -274,25 +281,20 @@ class TargetSupabaseHybrid(Target):
         `validate_records: true` take the SDK path. (Records of streams on this path usually come through
         `_process_raw_record`, still as JSON text.)
         """
-        stream_name = message_dict.get("stream")
-        record = message_dict.get("record")
-        sink = self._sinks_active.get(stream_name) if isinstance(stream_name, str) else None
-        if sink is None or record is None or not self._takes_own_record_path(str(stream_name), sink):
-            super()._process_record_message(message_dict)
-            return
-        assert isinstance(sink, HybridSink)  # noqa: S101 - checked by _takes_own_record_path
-        context = sink._get_context(record)
-        sink._singer_validate_message(record)
+        sink = self._sinks.get(stream_name)
+        if not isinstance(sink, HybridSink) or not self._takes_own_record_path(stream_name, sink):
+            return False
+        context = sink.batch_context()
+        sink.check_key_properties(record)
         sink.process_record(record, context)
         self._after_record(sink)
+        return True
 
     def _process_raw_record(self, stream_name: str, raw: msgspec.Raw) -> None:
         """A RECORD of a stream in the reader's `raw_record_streams`, its record still as JSON text."""
-        sink = self._sinks_active.get(stream_name)
+        sink = self._sinks.get(stream_name)
         if not isinstance(sink, HybridSink):  # not expected: the set is kept in step on each SCHEMA
-            self._process_record_message(
-                {"type": "RECORD", "stream": stream_name, "record": decode_json(raw)}
-            )
+            self.process_record_message({"type": "RECORD", "stream": stream_name, "record": decode_json(raw)})
             return
         sink.process_raw_record(raw, sink.batch_context())
         self._after_record(sink)
@@ -303,19 +305,18 @@ class TargetSupabaseHybrid(Target):
         sink.record_counter_metric.increment()
         if sink.is_full:
             self.drain_one(sink)
-        self._handle_max_record_age()
+        self.drain_if_records_too_old()
 
     @override
-    def _process_state_message(self, message_dict: dict) -> None:
+    def state_received(self) -> None:
         """Checkpoint periodically: commit everything received so far, then emit this STATE.
 
         The SDK emits STATE only on a full drain (end of input, or records older than five minutes), so
         without this a killed run resumes from the previous run's state. Every record that precedes this
         STATE is in some sink; `drain_all` commits them all before it writes the state.
         """
-        super()._process_state_message(message_dict)
         interval = self.config.get("state_checkpoint_seconds", 60)
-        if self._max_record_age_in_minutes * 60 >= interval:
+        if self.seconds_since_full_drain >= interval:
             self.drain_all()
 
     @override
@@ -329,7 +330,7 @@ class TargetSupabaseHybrid(Target):
         except BaseException:
             self.abort_streams()
             raise
-        sinks = {id(s): s for s in self._sinks_active.values()}.values()
+        sinks = {id(s): s for s in self._sinks.values()}.values()
         for sink in sinks:
             if isinstance(sink, HybridSink) and sink.sync_log.status == "running":
                 sink.finish()
