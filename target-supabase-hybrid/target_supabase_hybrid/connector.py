@@ -91,8 +91,9 @@ def _primary_key(cur: Cursor, schema: str, table: str) -> tuple[str, ...]:
 
 
 def ensure_schema(cur: Cursor, schema: str) -> None:
-    """Create the schema when missing; when it exists, issue nothing (CREATE SCHEMA IF NOT EXISTS would still
-    need CREATE on the database, which a least-privilege role does not have)."""
+    """Create the schema when missing, usable by Supabase's service role; when it exists, issue nothing
+    (CREATE SCHEMA IF NOT EXISTS would still need CREATE on the database, which a least-privilege role does
+    not have, and the grants on a schema of the user's own are theirs)."""
     cur.execute("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = %s)", (schema,))
     row = cur.fetchone()
     if row and row[0]:
@@ -104,6 +105,7 @@ def ensure_schema(cur: Cursor, schema: str) -> None:
             f"schema: {schema!r} does not exist and this database user may not create it; create it"
             f" (CREATE SCHEMA {quote(schema)} AUTHORIZATION <loading user>) or choose an existing schema."
         ) from None
+    security.grant_service_role_schema_usage(cur, schema)
 
 
 def _listed_in_sync_logs(cur: Cursor, schema: str, table: str, stream: str | None = None) -> bool:

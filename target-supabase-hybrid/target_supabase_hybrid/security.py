@@ -1,7 +1,7 @@
 """Supabase security for what the target creates: RLS on, nothing for the public API roles, read for the
 service role.
 
-Applied once, when the target creates a table or view: grants and policies users add later are theirs.
+Applied once, when the target creates a schema, table or view: grants and policies users add later are theirs.
 Supabase's default privileges grant `anon`, `authenticated` and `service_role` everything on new tables and
 sequences, but only on those created by `postgres`; a custom loading role gets none of it, so the service role
 would be locked out of its tables unless granted read here. Roles a server does not have are skipped (plain
@@ -62,6 +62,13 @@ def secure_new_table(cur: Cursor, relation: str) -> None:
     revoke_api_roles(cur, f"TABLE {relation}")
     revoke_api_roles_on_sequences(cur, relation)
     grant_service_role_read(cur, f"TABLE {relation}")
+
+
+def grant_service_role_schema_usage(cur: Cursor, schema: str) -> None:
+    """A schema the target just created: the service role may look up names in it (Supabase grants USAGE only
+    on `public`), so it reads the tables there as it does in `public`; the API roles get nothing."""
+    if existing_roles(cur, (SERVICE_ROLE,)):
+        cur.execute(f"GRANT USAGE ON SCHEMA {_quote(schema)} TO {_quote(SERVICE_ROLE)}")
 
 
 def secure_new_view(cur: Cursor, relation: str) -> None:

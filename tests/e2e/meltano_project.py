@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -19,19 +20,26 @@ STATE_ID = "prod:tap-hubspot-raw-to-target-supabase-hybrid"
 
 @dataclass
 class MeltanoProject:
-    """A Meltano project directory plus the environment every command in it runs with."""
+    """A Meltano project directory plus the environment every command in it runs with.
+
+    `system_db` is a SQLite file, or the SQLAlchemy URL of a system database elsewhere (PostgreSQL).
+    """
 
     root: Path
-    system_db: Path
+    system_db: Path | str
+
+    @property
+    def system_db_uri(self) -> str:
+        return self.system_db if isinstance(self.system_db, str) else f"sqlite:///{self.system_db}"
 
     def env(self, extra: Mapping[str, str]) -> dict[str, str]:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("TAP_HUBSPOT_RAW_", "TARGET_SUPABASE_HYBRID_", "MELTANO_"))
+            if not key.startswith(("TAP_HUBSPOT_", "TARGET_SUPABASE_", "MELTANO_"))
         }
         env.update(
-            MELTANO_DATABASE_URI=f"sqlite:///{self.system_db}",
+            MELTANO_DATABASE_URI=self.system_db_uri,
             MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
             MELTANO_DISABLE_USER_YAML_CONFIG="true",
             MELTANO_CLI_DISABLE_VERSION_CHECK="true",
@@ -63,8 +71,19 @@ class MeltanoProject:
         return run_id, result.stdout + result.stderr
 
     def runs(self) -> list[dict[str, Any]]:
-        """Meltano's own record of runs, from its system database."""
+        """Meltano's own record of runs, from its SQLite system database."""
+        assert isinstance(self.system_db, Path), "runs() reads a SQLite system database"
         with sqlite3.connect(self.system_db) as conn:
             conn.row_factory = sqlite3.Row
             rows = conn.execute("SELECT run_id, job_name, state FROM runs ORDER BY started_at").fetchall()
         return [dict(row) for row in rows]
+
+
+def copy_of_project(root: Path) -> Path:
+    """This repository's Meltano project as a deployment checks it out: `meltano.yml` and the plugin packages,
+    no `.meltano/` (a new container, a new CI runner)."""
+    root.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "meltano.yml", root / "meltano.yml")
+    for package in ("tap-hubspot-raw", "target-supabase-hybrid"):
+        (root / package).symlink_to(REPO_ROOT / package)
+    return root

@@ -154,6 +154,22 @@ def test_given_custom_loading_role_then_service_role_reads_everything_and_api_ro
                 execute_as(database_url, role, f"SELECT 1 FROM {relation}")
 
 
+def test_given_schema_the_target_creates_then_service_role_reads_it_and_api_roles_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    install_supabase_roles(database_url)
+
+    result = run_target(tmp_path, {"database_url": database_url, "schema": "hubspot_brand_b"}, MESSAGES)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    for relation in ("hubspot_contacts_raw", "hubspot_calls_raw", "sync_logs", "hubspot_call_contacts"):
+        qualified = f"hubspot_brand_b.{relation}"
+        assert execute_as(database_url, "service_role", f"SELECT count(*) > 0 FROM {qualified}") == [(True,)]
+        for role in ("anon", "authenticated"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                execute_as(database_url, role, f"SELECT 1 FROM {qualified}")
+
+
 def test_given_grant_and_policy_added_by_the_user_then_later_runs_keep_them(
     database_url: str, tmp_path: Path
 ) -> None:
