@@ -108,7 +108,8 @@ def ensure_schema(cur: Cursor, schema: str) -> None:
     security.grant_service_role_schema_usage(cur, schema)
 
 
-def _listed_in_sync_logs(cur: Cursor, schema: str, table: str, stream: str | None = None) -> bool:
+def listed_in_sync_logs(cur: Cursor, schema: str, table: str, stream: str | None = None) -> bool:
+    """Whether `sync_logs` has a run that loaded `table` (for `stream`, when given)."""
     cur.execute(
         f"SELECT EXISTS (SELECT FROM {qualified(schema, SYNC_LOGS_TABLE)} WHERE table_name = %s"
         " AND (%s::text IS NULL OR stream = %s))",
@@ -128,7 +129,7 @@ def _claim_table(cur: Cursor, schema: str, table: str, stream: str, columns: set
         found is not None
         and found[0] == "r"
         and columns >= _HYBRID_SHAPE
-        and _listed_in_sync_logs(cur, schema, table)
+        and listed_in_sync_logs(cur, schema, table)
     ):
         ownership.mark(cur, "TABLE", relation, f"hybrid table of stream {stream!r}", previous=found[1])
         logger.info("Marked %s as the target's own (created by an earlier version of the target)", relation)
@@ -146,7 +147,7 @@ def _refuse_moved_default(cur: Cursor, schema: str, mapping: TableMapping, strea
     if (
         legacy
         and ownership.lookup(cur, qualified(schema, legacy))
-        and _listed_in_sync_logs(cur, schema, legacy, stream)
+        and listed_in_sync_logs(cur, schema, legacy, stream)
     ):
         raise TargetError(
             f"tables: earlier runs loaded stream {stream!r} into table {legacy!r}; HubSpot streams other than"

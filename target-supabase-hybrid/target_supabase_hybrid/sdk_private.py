@@ -30,8 +30,8 @@ class HookedTarget(Target):
         """Take a RECORD on the target's own path; False leaves it to the SDK's (the default)."""
         return False
 
-    def state_received(self) -> None:
-        """Called after each STATE message is taken in (the SDK holds it as the state to write next)."""
+    def state_received(self, state: dict) -> None:
+        """Called after each STATE message is taken in (the SDK holds `state` as the state to write next)."""
 
     def before_state_written(self) -> None:
         """Called before a STATE is written: everything that state covers must be committed on return."""
@@ -61,7 +61,7 @@ class HookedTarget(Target):
     @override
     def _process_state_message(self, message_dict: dict) -> None:
         super()._process_state_message(message_dict)
-        self.state_received()
+        self.state_received(message_dict["value"])
 
     @override
     def _write_state_message(self, state: dict) -> None:

@@ -164,6 +164,18 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Retries of a batch after a transient error (connection lost, deadlock, serialization).",
     ),
     th.Property(
+        "check_new_destination",
+        th.BooleanType,
+        default=True,
+        title="Check for a new destination",
+        description=(
+            "Stop before loading a stream when the incoming state says earlier runs loaded it but this"
+            " destination has no trace of it (its table is missing or empty and sync_logs never saw it): a"
+            " new `schema`, `database_url` or table with old state would receive only recent changes. Run"
+            " once with `--full-refresh` (or a state id per destination); false loads the changes anyway."
+        ),
+    ),
+    th.Property(
         "state_checkpoint_seconds",
         th.IntegerType(minimum=0),
         default=60,

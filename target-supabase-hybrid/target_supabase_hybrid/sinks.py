@@ -22,6 +22,7 @@ from target_supabase_hybrid.commit_behind import CommitBehind
 from target_supabase_hybrid.connection import error_line, with_retries
 from target_supabase_hybrid.errors import BatchLoadError, TargetError
 from target_supabase_hybrid.mappings import resolve_mapping
+from target_supabase_hybrid.new_destination import check_destination_history
 from target_supabase_hybrid.rows import RowBuilder, Serialized
 from target_supabase_hybrid.sdk_private import HookedBatchSink
 from target_supabase_hybrid.settings import DEFAULT_BATCH_SIZE
@@ -144,8 +145,14 @@ class HybridSink(HookedBatchSink):
             added = connector.ensure_table(
                 cur, self.db_schema, self.mapping, self.target.phones.rules, self.stream_name
             )
-            self.sync_log.open(cur)
             self._table_had_rows = loader.has_rows(cur, self.db_schema, self.mapping.table)
+            if self.stream_name in self.target.resumed_streams and self.config.get(
+                "check_new_destination", True
+            ):
+                check_destination_history(
+                    cur, self.db_schema, self.mapping.table, self.stream_name, has_rows=self._table_had_rows
+                )
+            self.sync_log.open(cur)
         if added:
             failed = backfill(conn, self.db_schema, self.mapping, added, self.target.phones)
             self.logger.info(

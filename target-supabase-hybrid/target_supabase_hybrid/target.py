@@ -20,6 +20,7 @@ from typing_extensions import override
 from target_supabase_hybrid import interrupts, settings, views
 from target_supabase_hybrid.connection import ConnectionFactory, error_line, with_retries
 from target_supabase_hybrid.errors import Interrupted, TargetError
+from target_supabase_hybrid.new_destination import streams_with_bookmarks
 from target_supabase_hybrid.phones import PhoneNormalizer
 from target_supabase_hybrid.reader import FastSingerReader, bulk_gc, decode_json
 from target_supabase_hybrid.rehearsal import MELTANO_TEST_STREAM, RehearsalSink
@@ -97,6 +98,9 @@ class TargetSupabaseHybrid(HookedTarget):
         self._sync_logs: dict[str, SyncLog] = {}
         self._finished_streams: set[str] = set()
         self._database_checked = False
+        # Streams the input state (the first STATE, before any SCHEMA) says earlier runs loaded.
+        self.resumed_streams: frozenset[str] = frozenset()
+        self._state_seen = False
         # The sink of each stream (as the SDK's `get_sink` returned it on the stream's last SCHEMA), and every
         # sink of this run, retired ones included.
         self._sinks: dict[str, Sink] = {}
@@ -233,9 +237,14 @@ class TargetSupabaseHybrid(HookedTarget):
         if not self._database_checked:  # before the first sink: a wrong setting fails once, named
             self._check_database()
             self._database_checked = True
+        existing = self._sinks.get(stream_name)
+        if schema is not None and existing is None and any(s.current_size for s in self._sinks.values()):
+            # The first SCHEMA of a stream: taps sync one stream after another, so the streams before it have
+            # ended. Commit their last records and print the state that follows them, so an interruption
+            # from here on keeps every stream already finished.
+            self.drain_all()
         # A changed SCHEMA retires the sink until the next full drain; commit its records now so they can
         # never land after (and overwrite) newer records of the same stream.
-        existing = self._sinks.get(stream_name)
         if (
             schema is not None
             and existing is not None
@@ -308,13 +317,18 @@ class TargetSupabaseHybrid(HookedTarget):
         self.drain_if_records_too_old()
 
     @override
-    def state_received(self) -> None:
+    def state_received(self, state: dict) -> None:
         """Checkpoint periodically: commit everything received so far, then emit this STATE.
+
+        The first STATE, when it comes before any SCHEMA, is the tap's input state (see `new_destination`).
 
         The SDK emits STATE only on a full drain (end of input, or records older than five minutes), so
         without this a killed run resumes from the previous run's state. Every record that precedes this
         STATE is in some sink; `drain_all` commits them all before it writes the state.
         """
+        if not self._state_seen and not self._sinks:
+            self.resumed_streams = streams_with_bookmarks(state)
+        self._state_seen = True
         interval = self.config.get("state_checkpoint_seconds", 60)
         if self.seconds_since_full_drain >= interval:
             self.drain_all()

@@ -131,3 +131,29 @@ def test_given_signal_while_waiting_for_input_then_it_stops_at_once_and_says_int
     target.proc.send_signal(signum)
 
     assert_interrupted_cleanly(target, slow_database, signum)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_given_signal_after_a_stream_ended_then_its_records_and_state_are_kept(
+    database_url: str, tmp_path: Path, signum: int
+) -> None:
+    # Default settings: the periodic checkpoint (60 s) is not what commits contacts here.
+    target = RunningTarget.start(tmp_path, {"database_url": database_url})
+    target.send(schema("contacts"), *contacts(0, 10), state({"n": 1}), schema("deals"), *deals(0, 3))
+    wait_until(lambda: target.states == [{"n": 1}], "the state after contacts ended")
+    wait_until(
+        lambda: scalar(database_url, "SELECT count(*) FROM sync_logs WHERE stream = 'deals'") == 1,
+        "the deals table set up",
+    )
+
+    target.proc.send_signal(signum)
+
+    assert target.wait() == 128 + signum, target.stderr[-3000:]
+    assert target.states == [{"n": 1}]
+    assert scalar(database_url, "SELECT count(*) FROM hubspot_contacts_raw") == 10
+    assert scalar(database_url, "SELECT count(*) FROM hubspot_deals_raw") == 0  # not covered by a state
+    statuses = query(database_url, "SELECT stream, status FROM sync_logs ORDER BY stream")
+    assert [(log["stream"], log["status"]) for log in statuses] == [
+        ("contacts", "interrupted"),
+        ("deals", "interrupted"),
+    ]

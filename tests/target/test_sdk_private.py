@@ -129,8 +129,8 @@ class ListTarget(HookedTarget):
         self.taken.append((stream_name, record))
         return True
 
-    def state_received(self) -> None:
-        self.events.append("state_received")
+    def state_received(self, state: dict) -> None:
+        self.events.append(f"state_received {state}")
 
     def before_state_written(self) -> None:
         self.events.append(f"before_state_written, {len(self.out.getvalue())} chars written")
@@ -189,7 +189,11 @@ def test_state_received_follows_each_state_and_before_state_written_precedes_its
 
     target.feed(schema("sdk"), record("sdk", {"id": "1"}), state({"n": 1}), state({"n": 2}))
 
-    assert target.events == ["state_received", "state_received", "before_state_written, 0 chars written"]
+    assert target.events == [
+        "state_received {'n': 1}",
+        "state_received {'n': 2}",
+        "before_state_written, 0 chars written",
+    ]
     assert target.out.getvalue() == '{"n": 2}\n'
 
 
