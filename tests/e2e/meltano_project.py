@@ -70,6 +70,20 @@ class MeltanoProject:
         result = self.meltano("--environment=prod", "run", *blocks, env={**env, "MELTANO_RUN_ID": run_id})
         return run_id, result.stdout + result.stderr
 
+    def start_pipeline(self, env: Mapping[str, str], *blocks: str) -> tuple[str, subprocess.Popen[str]]:
+        """`meltano run` in a process group of its own (Ctrl-C reaches a whole group); output merged."""
+        run_id = str(uuid.uuid4())
+        proc = subprocess.Popen(
+            [MELTANO, "--environment=prod", "run", *blocks],
+            cwd=self.root,
+            env=self.env({**env, "MELTANO_RUN_ID": run_id}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        return run_id, proc
+
     def runs(self) -> list[dict[str, Any]]:
         """Meltano's own record of runs, from its SQLite system database."""
         assert isinstance(self.system_db, Path), "runs() reads a SQLite system database"

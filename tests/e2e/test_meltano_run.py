@@ -7,6 +7,10 @@ simulator and a real PostgreSQL; asserts what landed, then that a second run is 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg2
@@ -87,3 +91,90 @@ def test_given_prod_env_vars_when_meltano_runs_then_portal_lands_and_rerun_is_in
     assert 3 <= second_logs["contacts"]["received"] < 30
     assert all(log["status"] == "success" and log["failed"] == 0 for log in second_logs.values())
     assert portal.stats()["by_kind"].get("list", 0) < 10  # no full re-read
+
+
+def clear_state(project: MeltanoProject) -> None:
+    """Tests share the project's system database but each loads a fresh database: start without state."""
+    project.meltano("--environment=prod", "state", "clear", "--force", STATE_ID)
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def logged_streams(database_url: str) -> set[str]:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('sync_logs') IS NOT NULL")
+        row = cur.fetchone()
+        if not row or not row[0]:
+            return set()
+        cur.execute("SELECT stream FROM sync_logs")
+        return {stream for (stream,) in cur.fetchall()}
+
+
+def test_given_ctrl_c_during_meltano_run_then_it_fails_as_interrupted_and_the_rerun_keeps_finished_streams(
+    repo_project: MeltanoProject, make_simulator: Any, database_url: str
+) -> None:
+    # Streams run in name order (calls, contacts, deals): contacts is big and slow enough to be cut.
+    sim = make_simulator(
+        contacts=6_000, deals=40, calls=120, seed=11, access_tokens=(TOKEN,), latency_ms=40.0
+    )
+    env = production_env(sim, database_url)
+    clear_state(repo_project)
+    run_id, proc = repo_project.start_pipeline(env, "tap-hubspot-raw", "target-supabase-hybrid")
+    wait_for(lambda: "contacts" in logged_streams(database_url), "contacts to start (calls ended)")
+
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    output, _ = proc.communicate(timeout=120)
+
+    assert proc.returncode != 0, output[-3000:]
+    assert "Interrupted by SIGINT" in output
+    assert TOKEN not in output
+    logs = sync_logs(database_url, run_id)
+    assert {stream: log["status"] for stream, log in logs.items()} == {
+        "calls": "interrupted",
+        "contacts": "interrupted",
+    }
+    assert [run["state"] for run in repo_project.runs() if run["run_id"] == run_id.replace("-", "")] != [
+        "SUCCESS"
+    ]
+    state = json.loads(repo_project.meltano("--environment=prod", "state", "get", STATE_ID).stdout)
+    calls = state["singer_state"]["bookmarks"]["calls"]
+    assert calls.get("replication_key_value"), "the finished stream kept its state"
+    sim.reset_stats()
+
+    rerun, _ = repo_project.run_pipeline(env, "tap-hubspot-raw", "target-supabase-hybrid")
+
+    assert_database_equals_portal(sim, database_url)
+    rerun_logs = sync_logs(database_url, rerun)
+    assert all(log["status"] == "success" for log in rerun_logs.values())
+    assert rerun_logs["calls"]["received"] < 120  # calls resumed incrementally, not read again
+
+
+def test_given_a_new_schema_with_the_old_state_then_meltano_run_stops_and_a_full_refresh_loads_it(
+    repo_project: MeltanoProject, portal: Simulator, database_url: str
+) -> None:
+    env = production_env(portal, database_url)
+    clear_state(repo_project)
+    repo_project.run_pipeline(env, "tap-hubspot-raw", "target-supabase-hybrid")
+    moved = {**env, "TARGET_SUPABASE_HYBRID_SCHEMA": "hubspot"}
+
+    with pytest.raises(AssertionError) as refused:
+        repo_project.run_pipeline(moved, "tap-hubspot-raw", "target-supabase-hybrid")
+
+    assert "the incoming state says earlier runs loaded it, but this destination has no trace" in str(
+        refused.value
+    )
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'hubspot'")
+        assert cur.fetchone() == (0,)
+
+    repo_project.meltano(
+        "--environment=prod", "run", "--full-refresh", "tap-hubspot-raw", "target-supabase-hybrid", env=moved
+    )
+
+    assert_database_equals_portal(portal, f"{database_url}?options=-csearch_path%3Dhubspot")
