@@ -126,6 +126,16 @@ PROPERTY_DEFINITION_SCHEMA = th.PropertiesList(
     th.Property("archived", th.BooleanType),
     th.Property("archivedAt", th.DateTimeType),
     th.Property("modificationMetadata", th.ObjectType(additional_properties=True)),
+    th.Property("createdUserId", th.StringType),
+    th.Property("updatedUserId", th.StringType),
+    th.Property("calculationFormula", th.StringType),
+    th.Property("currencyPropertyName", th.StringType),
+    th.Property("showCurrencySymbol", th.BooleanType),
+    th.Property("dataSensitivity", th.StringType),
+    th.Property("sensitiveDataCategories", th.ArrayType(th.StringType)),
+    th.Property("dateDisplayHint", th.StringType),
+    th.Property("numberDisplayHint", th.StringType),
+    th.Property("textDisplayHint", th.StringType),
     additional_properties=True,
 ).to_dict()
 
