@@ -18,7 +18,7 @@ from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from target_supabase_hybrid import interrupts, settings, views
+from target_supabase_hybrid import interrupts, label_views, settings, views
 from target_supabase_hybrid.connection import ConnectionFactory, error_line, with_retries
 from target_supabase_hybrid.errors import Interrupted, TargetError
 from target_supabase_hybrid.phones import PhoneNormalizer
@@ -337,6 +337,7 @@ class TargetSupabaseHybrid(Target):
         loaded = any(not isinstance(sink, RehearsalSink) for sink in sinks)
         if loaded and self.config.get("create_views", True):
             views.create_views(self.connections, self.db_schema, self.logger)
+            label_views.create_label_views(self.connections, self.db_schema, self.logger)
 
 
 if __name__ == "__main__":
