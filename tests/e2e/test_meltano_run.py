@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 
 from tests.e2e.meltano_project import REPO_ROOT, STATE_ID, MeltanoProject
+from tests.harness.catalogs import MELTANO_STREAMS
 from tests.harness.landed import TABLES, assert_database_equals_portal, landed
 from tests.hubspot_simulator import Simulator
 
@@ -65,7 +66,9 @@ def test_given_prod_env_vars_when_meltano_runs_then_portal_lands_and_rerun_is_in
     assert TOKEN not in output
     assert_database_equals_portal(portal, database_url)
     first_logs = sync_logs(database_url, first_run)
-    assert {stream: log["status"] for stream, log in first_logs.items()} == dict.fromkeys(TABLES, "success")
+    assert {stream: log["status"] for stream, log in first_logs.items()} == dict.fromkeys(
+        MELTANO_STREAMS, "success"
+    )
     assert first_logs["contacts"]["received"] >= portal.portal.counts()["contacts"]
     assert [run["state"] for run in repo_project.runs() if run["run_id"] == first_run.replace("-", "")] == [
         "SUCCESS"

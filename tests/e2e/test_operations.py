@@ -16,6 +16,7 @@ import psycopg2
 import pytest
 
 from tests.e2e.meltano_project import REPO_ROOT, MeltanoProject
+from tests.harness.catalogs import MELTANO_STREAMS
 from tests.hubspot_simulator import Simulator
 from tests.target.catalog import relations
 from tests.target.cli import run_target
@@ -170,7 +171,7 @@ def test_given_readme_cron_line_then_the_scheduled_run_has_a_run_id_and_takes_it
     streams = query(
         url, "SELECT stream, status, meltano_run_id, meltano_environment FROM sync_logs ORDER BY stream"
     )
-    assert [row["stream"] for row in streams] == ["calls", "contacts", "deals"]
+    assert [row["stream"] for row in streams] == list(MELTANO_STREAMS)
     assert {row["status"] for row in streams} == {"success"}
     assert {row["meltano_environment"] for row in streams} == {"prod"}
     (run_id,) = {row["meltano_run_id"] for row in streams}

@@ -11,6 +11,18 @@ from typing import Any
 from tap_hubspot_raw.tap import TapHubspotRaw
 from tests.harness.fast_tap import FastTap
 
+# The streams a default `meltano run` syncs (meltano.yml selects every stream), by name.
+MELTANO_STREAMS = (
+    "call_dispositions",
+    "calls",
+    "contacts",
+    "deals",
+    "owners",
+    "pipelines",
+    "property_definitions",
+    "property_history",
+)
+
 
 def selecting(catalog: dict[str, Any], streams: set[str] | None = None) -> dict[str, Any]:
     """``catalog`` with ``streams`` (default: all) selected and the others deselected."""
