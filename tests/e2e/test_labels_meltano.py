@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -24,10 +25,11 @@ TOKEN = "pat-na1-e2e-labels-secret-token"
 CHANGED_DEALS = 60
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
-    """The repository's Meltano project with a throwaway system database; plugins installed once."""
-    project = MeltanoProject(REPO_ROOT, tmp_path_factory.mktemp("meltano") / "meltano.db")
+@pytest.fixture
+def project(tmp_path: Path) -> MeltanoProject:
+    """The repository's Meltano project with a throwaway system database, plugins installed (under the test's
+    lock on the project: a function fixture, set up after the autouse one that takes it)."""
+    project = MeltanoProject(REPO_ROOT, tmp_path / "meltano.db")
     project.meltano("install")
     return project
 

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg2
 import pytest
 
+from tests.conftest import meltano_project_lock
 from tests.e2e.meltano_project import REPO_ROOT, STATE_ID, MeltanoProject
 from tests.harness.catalogs import MELTANO_STREAMS
 from tests.harness.landed import TABLES, assert_database_equals_portal, landed
@@ -26,7 +27,8 @@ TOKEN = "pat-na1-e2e-0000-secret-token"
 def repo_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
     """The repository's Meltano project with a throwaway system database; plugins installed once."""
     project = MeltanoProject(REPO_ROOT, tmp_path_factory.mktemp("meltano") / "meltano.db")
-    project.meltano("install")
+    with meltano_project_lock():  # a session fixture: set up before (outside) the per-test lock
+        project.meltano("install")
     return project
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg2
 import pytest
 
+from tests.conftest import meltano_project_lock
 from tests.e2e.meltano_project import REPO_ROOT, MeltanoProject
 from tests.harness.catalogs import MELTANO_STREAMS
 from tests.hubspot_simulator import Simulator
@@ -77,7 +78,8 @@ def test_given_recipe_placeholders_copied_as_they_are_then_both_plugins_refuse_t
 @pytest.fixture(scope="module")
 def repo_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
     project = MeltanoProject(REPO_ROOT, tmp_path_factory.mktemp("meltano") / "meltano.db")
-    project.meltano("install")
+    with meltano_project_lock():  # a module fixture: set up before (outside) the per-test lock
+        project.meltano("install")
     return project
 
 
