@@ -78,32 +78,39 @@ WHERE jsonb_typeof(o.option) = 'object'
 
 PIPELINE_STAGES = LabelView(
     "hubspot_pipeline_stages",
-    "each stage of each pipeline, with its label, probability and closed state",
+    "each stage of each pipeline, with its label, probability and closed and won states",
     f"""
-SELECT p.object_type, p.hubspot_id AS pipeline_id, p.label AS pipeline_label,
-       p.display_order AS pipeline_display_order,
-       s.stage ->> 'id' AS stage_id, s.stage ->> 'label' AS stage_label,
-       CASE WHEN s.stage ->> 'displayOrder' ~ {_INTEGER} THEN (s.stage ->> 'displayOrder')::integer END
-           AS display_order,
-       CASE WHEN s.stage -> 'metadata' ->> 'probability' ~ {_DECIMAL}
-            THEN (s.stage -> 'metadata' ->> 'probability')::numeric END AS probability,
-       CASE lower(s.stage -> 'metadata' ->> 'isClosed') WHEN 'true' THEN true WHEN 'false' THEN false END
-           AS is_closed,
-       s.stage -> 'metadata' ->> 'ticketState' AS ticket_state,
-       COALESCE(s.stage ->> 'archived' = 'true', false) AS archived
-FROM {{pipelines}} p
-CROSS JOIN LATERAL jsonb_array_elements({_array("p.raw_json -> 'stages'")}) AS s(stage)
-WHERE jsonb_typeof(s.stage) = 'object'
+WITH stages AS (
+    SELECT p.object_type, p.hubspot_id AS pipeline_id, p.label AS pipeline_label,
+           p.display_order AS pipeline_display_order,
+           s.stage ->> 'id' AS stage_id, s.stage ->> 'label' AS stage_label,
+           CASE WHEN s.stage ->> 'displayOrder' ~ {_INTEGER} THEN (s.stage ->> 'displayOrder')::integer END
+               AS display_order,
+           CASE WHEN s.stage -> 'metadata' ->> 'probability' ~ {_DECIMAL}
+                THEN (s.stage -> 'metadata' ->> 'probability')::numeric END AS probability,
+           CASE lower(s.stage -> 'metadata' ->> 'isClosed') WHEN 'true' THEN true WHEN 'false' THEN false END
+               AS is_closed,
+           s.stage -> 'metadata' ->> 'ticketState' AS ticket_state,
+           COALESCE(s.stage ->> 'archived' = 'true', false) AS archived
+    FROM {{pipelines}} p
+    CROSS JOIN LATERAL jsonb_array_elements({_array("p.raw_json -> 'stages'")}) AS s(stage)
+    WHERE jsonb_typeof(s.stage) = 'object'
+)
+SELECT object_type, pipeline_id, pipeline_label, pipeline_display_order, stage_id, stage_label, display_order,
+       probability, is_closed,
+       CASE WHEN is_closed THEN probability = 1 END AS is_won,  -- HubSpot's closed won stages are certain
+       ticket_state, archived
+FROM stages
 """,
 )
 
 DEALS = LabelView(
     "hubspot_deals",
-    "each live deal with its pipeline and stage labels, probability and owner",
+    "each live deal with its pipeline and stage labels, probability, closed and won states and owner",
     f"""
 SELECT d.hubspot_id AS deal_id, d.dealname, d.amount,
        d.pipeline AS pipeline_id, p.label AS pipeline_label,
-       d.dealstage AS stage_id, s.stage_label, s.probability, s.is_closed,
+       d.dealstage AS stage_id, s.stage_label, s.probability, s.is_closed, s.is_won,
        d.hubspot_owner_id AS owner_id, {_OWNER_NAME} AS owner_name, o.email AS owner_email,
        d.createdate, d.closedate, d.updated_at
 FROM {{deals}} d

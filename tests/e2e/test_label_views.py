@@ -67,15 +67,15 @@ def live(sim: Simulator, object_type: str, *properties: str) -> dict[str, dict[s
     }
 
 
-def deal_stage(
-    pipeline_id: str | None, stage_id: str | None
-) -> tuple[str | None, Decimal | None, bool | None]:
-    """(label, probability, closed) of a stage of the deal's own pipeline; Nones for a removed stage."""
+def deal_stage(pipeline_id: str | None, stage_id: str | None) -> tuple[Any, ...]:
+    """(label, probability, closed, won) of a stage of the deal's own pipeline; Nones for a removed stage."""
     pipeline = next((p for p in PIPELINES["deals"] if p.id == pipeline_id), None)
     stage = next((s for s in pipeline.stages if s.id == stage_id), None) if pipeline else None
     if stage is None:
-        return None, None, None
-    return stage.label, Decimal(stage.metadata["probability"]), stage.metadata["isClosed"] == "true"
+        return None, None, None, None
+    closed = stage.metadata["isClosed"] == "true"
+    won = stage.label in ("Closed Won", "Renewed") if closed else None  # the simulator's won stages
+    return stage.label, Decimal(stage.metadata["probability"]), closed, won
 
 
 def test_every_label_stream_lands_in_its_table_keyed_on_its_ids(labelled):
@@ -146,6 +146,7 @@ def test_deals_view_names_pipeline_stage_probability_and_owner_as_the_portal_doe
             r["stage_label"],
             r["probability"],
             r["is_closed"],
+            r["is_won"],
             r["owner_name"],
         )
         for r in rows
