@@ -18,7 +18,7 @@ SYNC_LOGS_SQL = """
 SELECT stream, status, records_received, records_inserted, records_updated, records_unchanged,
        records_failed,
        round(duration_seconds::numeric, 2), started_at
-FROM sync_logs WHERE %(run_id)s::text IS NULL OR meltano_run_id = %(run_id)s ORDER BY id DESC LIMIT 6
+FROM sync_logs WHERE %(run_id)s::text IS NULL OR meltano_run_id = %(run_id)s ORDER BY id DESC LIMIT 12
 """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -71,10 +72,26 @@ def database_url(postgres_server: PostgresServer) -> Iterator[str]:
         postgres_server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def meltano_project_lock() -> Iterator[None]:
+    """Held while a test uses the repository's Meltano project (``.meltano/``): across xdist workers and
+    concurrent test runs, one user at a time (a ``meltano install`` rewrites what a running ``meltano run``
+    reads)."""
+    lock_path = REPO_ROOT / ".data" / "meltano-project-tests.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(autouse=True)
 def one_test_at_a_time_in_the_meltano_project(request: pytest.FixtureRequest) -> Iterator[None]:
     """Tests marked ``xdist_group("meltano")`` share the repository's Meltano project (``.meltano/``, its
-    cached catalog): they take a lock, so two xdist workers never run Meltano there at once.
+    cached catalog): they take a lock, so two xdist workers never run Meltano there at once. (Fixtures that
+    install into the project take it too: ``meltano_project_lock``.)
 
     (pytest-xdist's ``--dist loadgroup`` would keep them on one worker, but with pytest 9 it no longer
     does: it tags the node id through an attribute pytest stopped reading.)
@@ -84,11 +101,5 @@ def one_test_at_a_time_in_the_meltano_project(request: pytest.FixtureRequest) ->
     if group != "meltano":
         yield
         return
-    lock_path = REPO_ROOT / ".data" / "meltano-project-tests.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with meltano_project_lock():
+        yield

@@ -10,11 +10,18 @@ BATCH_READ_PATH = "/crm/v3/objects/{object_type}/batch/read"
 SEARCH_PATH = "/crm/v3/objects/{object_type}/search"
 PROPERTIES_PATH = "/crm/v3/properties/{object_type}"
 ASSOCIATIONS_BATCH_PATH = "/crm/v4/associations/{from_type}/{to_type}/batch/read"
+OWNERS_PATH = "/crm/v3/owners"
+PIPELINES_PATH = "/crm/v3/pipelines/{object_type}"
+# The legacy engagements API (HubSpot logs it as /twilio/v1/dispositions); still served, no v3 equivalent
+# outside a 2027-03 beta [doc "Get call engagement dispositions"].
+DISPOSITIONS_PATH = "/calling/v1/dispositions"
 
 LIST_PAGE_SIZE = 100  # v3 list endpoints: max 100 per page
 SEARCH_PAGE_SIZE = 200  # search: max 200 per page
 BATCH_READ_SIZE = 100  # v3 batch/read: max 100 inputs
 ASSOCIATIONS_BATCH_SIZE = 1000  # v4 associations batch/read: max 1,000 inputs
+OWNERS_PAGE_SIZE = 500  # v3 owners: 500 a page [CL "Sunset of v2 Owners API"]
+HISTORY_BATCH_READ_SIZE = 50  # batch/read with propertiesWithHistory: max 50 inputs (HubSpot's 400 message)
 
 # Longest URL we will build. HubSpot's real limit is undocumented (failures reported from ~8k chars of
 # property names; ~16k of URL worked), so stay well below and move the rest of the properties to a
@@ -42,6 +49,14 @@ KNOWN_OBJECT_TYPES = (
     "quotes",
 )
 DEFAULT_OBJECT_TYPES = ("contacts", "deals", "calls")
+
+# Object types with pipelines (and so pipeline stages) among those the tap reads.
+PIPELINE_OBJECT_TYPES = ("deals", "tickets")
+# Object type -> properties whose every past value the property_history stream reads.
+DEFAULT_PROPERTY_HISTORY: dict[str, tuple[str, ...]] = {
+    "deals": ("dealstage",),
+    "contacts": ("lifecyclestage",),
+}
 
 DEFAULT_ASSOCIATIONS: dict[str, tuple[str, ...]] = {
     "contacts": ("deals", "calls"),

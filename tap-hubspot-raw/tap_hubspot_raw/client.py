@@ -71,6 +71,10 @@ RETRIABLE_ERRORS = (
 )
 
 
+class MissingScopeError(FatalAPIError):
+    """HubSpot answered 403: the token lacks a scope the request needs (named in the message)."""
+
+
 class Portal:
     """What all streams of one tap instance share: the credentials, the portal's request budget and how
     long to wait (retry waits, request timeout, the budget's clock)."""
@@ -285,7 +289,7 @@ class HubspotStream(RESTStream[Any]):
             )
         if status == 403:
             scopes = ", ".join(missing_scopes(body)) or "unknown (HubSpot did not say)"
-            raise FatalAPIError(f"HubSpot token lacks required scope(s): {scopes}. {message}")
+            raise MissingScopeError(f"HubSpot token lacks required scope(s): {scopes}. {message}")
         raise FatalAPIError(message)
 
     @override

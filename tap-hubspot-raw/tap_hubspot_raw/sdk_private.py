@@ -13,12 +13,14 @@ from singer_sdk.singerlib import StateMessage
 if TYPE_CHECKING:
     from types import FrameType
 
+    from singer_sdk.helpers.types import Context
     from singer_sdk.streams import Stream
     from singer_sdk.tap_base import Tap
 
 
-def advance_bookmark(stream: Stream, value: str) -> None:
-    """Move ``stream``'s bookmark to ``value`` (never past it: a full sync's signpost still caps it).
+def advance_bookmark(stream: Stream, value: str, context: Context | None = None) -> None:
+    """Move ``stream``'s bookmark (or its ``context`` partition's) to ``value`` (never past it: a full sync's
+    signpost still caps it).
 
     The SDK advances bookmarks only from emitted records. A run that read every change up to its start must
     bookmark that start even when it emitted nothing newer (otherwise the next run's window keeps growing and
@@ -26,7 +28,7 @@ def advance_bookmark(stream: Stream, value: str) -> None:
     replication key: it updates the bookmark or, for an unsorted stream, the progress marker that the SDK
     promotes (capped by the signpost) when the stream finishes, and marks the state unwritten.
     """
-    stream._increment_stream_state({str(stream.replication_key): value}, context=None)
+    stream._increment_stream_state({str(stream.replication_key): value}, context=context)
 
 
 def set_table_version(stream: Stream, version: int | None) -> None:

@@ -12,6 +12,7 @@ from singer_sdk import typing as th
 from tap_hubspot_raw.api import (
     DEFAULT_API_URL,
     DEFAULT_OBJECT_TYPES,
+    DEFAULT_PROPERTY_HISTORY,
     DEFAULT_SEARCH_REQUESTS_PER_SECOND,
     KNOWN_OBJECT_TYPES,
     RATE_LIMIT_TIERS,
@@ -22,6 +23,7 @@ from tap_hubspot_raw.defaults import (
     DEFAULT_LOOKBACK_MINUTES,
     DEFAULT_REFRESH_HOURS,
 )
+from tap_hubspot_raw.label_streams import LABEL_STREAMS
 from tap_hubspot_raw.pagination import to_epoch_ms
 
 # Custom objects are addressed as "p_<name>" or by object type id "2-<n>".
@@ -98,6 +100,22 @@ CONFIG_SCHEMA = th.PropertiesList(
         "properties_exclude",
         "Properties to exclude",
         "Object type -> property names never to extract.",
+    ),
+    th.Property(
+        "property_history",
+        th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
+        default={name: list(props) for name, props in DEFAULT_PROPERTY_HISTORY.items()},
+        title="Property history",
+        description="Object type -> properties whose every past value (with its time and source) the "
+        "property_history stream reads: one row per change, for objects changed since the last run. "
+        "Object types not in object_types are left out. {} reads none.",
+    ),
+    th.Property(
+        "required_streams",
+        th.ArrayType(th.StringType),
+        title="Required label streams",
+        description="Label streams (" + ", ".join(LABEL_STREAMS) + ") whose missing scope stops the run "
+        "with HubSpot's 403. The others are skipped with a warning naming the scope, and the run goes on.",
     ),
     th.Property(
         "rate_limit_tier",
@@ -200,6 +218,11 @@ def config_errors(config: Mapping[str, Any]) -> list[str]:
         strays = sorted(set(config.get(setting) or {}) - set(object_types))
         if strays:
             errors.append(f"{setting} names object type(s) not in object_types: {', '.join(strays)}.")
+    if unknown_streams := sorted(set(config.get("required_streams") or ()) - set(LABEL_STREAMS)):
+        errors.append(
+            f"required_streams names {', '.join(unknown_streams)}; it takes label streams only "
+            f"({', '.join(LABEL_STREAMS)}): the other streams always stop the run on a missing scope."
+        )
     for setting in (
         "requests_per_10_seconds",
         "association_requests_per_10_seconds",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any, ClassVar
@@ -13,6 +14,7 @@ from typing_extensions import override
 from tap_hubspot_raw.api import (
     DEFAULT_ASSOCIATIONS,
     DEFAULT_OBJECT_TYPES,
+    DEFAULT_PROPERTY_HISTORY,
 )
 from tap_hubspot_raw.client import (
     DEFAULT_RETRY_WAITS,
@@ -21,6 +23,9 @@ from tap_hubspot_raw.client import (
     Portal,
     RetryWaits,
 )
+from tap_hubspot_raw.definitions import DiscoveredDefinitions
+from tap_hubspot_raw.history import PropertyHistoryStream, history_properties, unknown_history_properties
+from tap_hubspot_raw.label_streams import label_streams
 from tap_hubspot_raw.output import FastSingerWriter
 from tap_hubspot_raw.run_end import ends_with_a_message
 from tap_hubspot_raw.scheduler import Scheduler
@@ -69,12 +74,17 @@ class TapHubspotRaw(InterruptsStopTheRun, Tap):
         return HubspotStream(self, portal=self.portal, name="hubspot-api", schema={"properties": {}})
 
     @cached_property
+    def definitions(self) -> DiscoveredDefinitions:
+        """Property definitions read by discovery, kept for the run (schemas, property_history's check)."""
+        return DiscoveredDefinitions(self.api.call_api)
+
+    @cached_property
     def scheduler(self) -> Scheduler:
         """Every stream's sync plan for this run, and reading ahead across streams."""
         return Scheduler(lambda: [s for s in self.streams.values() if isinstance(s, CrmObjectStream)])
 
     @override
-    def discover_streams(self) -> list[CrmObjectStream]:
+    def discover_streams(self) -> list[HubspotStream]:
         # The SDK discovers streams before it syncs or writes a catalog: no request leaves with a config
         # that cannot work.
         if errors := config_errors(self.config):
@@ -83,7 +93,7 @@ class TapHubspotRaw(InterruptsStopTheRun, Tap):
         associations = {**DEFAULT_ASSOCIATIONS, **(self.config.get("associations") or {})}
         started_ms = now_ms()
         schemas = self._schemas(object_types, associations)
-        return [
+        objects: list[HubspotStream] = [
             CrmObjectStream(
                 self,
                 portal=self.portal,
@@ -95,6 +105,29 @@ class TapHubspotRaw(InterruptsStopTheRun, Tap):
             )
             for object_type in object_types
         ]
+        return [*objects, *self._label_streams(object_types, started_ms)]
+
+    def _label_streams(self, object_types: list[str], started_ms: int) -> list[HubspotStream]:
+        """The label streams and, when ``property_history`` names properties, the history stream."""
+        streams: list[HubspotStream] = list(label_streams(self, self.portal, object_types))
+        history, left_out = history_properties(self.config, object_types)
+        if left_out:
+            unexpected = set(left_out) - set(DEFAULT_PROPERTY_HISTORY)
+            self.logger.log(
+                logging.WARNING if unexpected else logging.INFO,
+                "property_history names object type(s) not in object_types, not read: %s",
+                ", ".join(left_out),
+            )
+        if not history:
+            return streams
+        if self.input_catalog is None:  # discovery (the catalog is rebuilt when the settings change)
+            names = {object_type: self.definitions.names(object_type) for object_type in history}
+            if errors := unknown_history_properties(names, history):
+                raise ConfigValidationError("Config validation failed", errors=errors)
+        streams.append(
+            PropertyHistoryStream(self, portal=self.portal, properties=history, started_ms=started_ms)
+        )
+        return streams
 
     def _schemas(
         self, object_types: list[str], associations: dict[str, tuple[str, ...]]
@@ -112,7 +145,7 @@ class TapHubspotRaw(InterruptsStopTheRun, Tap):
         with ThreadPoolExecutor(max(1, min(len(pending), self.portal.max_concurrency))) as pool:
             discovered = pool.map(
                 lambda object_type: discover_schema(
-                    self.api.call_api, self.config, object_type, associations.get(object_type, ())
+                    self.definitions.call, self.config, object_type, associations.get(object_type, ())
                 ),
                 pending,
             )

@@ -1,10 +1,11 @@
 """Which table a stream lands in, its key, and which fields are promoted to typed columns.
 
-Defaults reproduce the seed's hybrid tables for the HubSpot `contacts`, `deals` and `calls` streams; the
-`tables` setting overrides or extends them per stream. Other HubSpot object streams (records in HubSpot's
-shape: key `id`, `properties`, `updatedAt`, `archived`) land in `hubspot_<type>_raw` keyed on `hubspot_id`,
-so they never collide with an application's own `companies` or `tickets`. Any other stream gets a table named
-after it with its key properties and `raw_json` only.
+Defaults reproduce the seed's hybrid tables for the HubSpot `contacts`, `deals` and `calls` streams, and land
+tap-hubspot-raw's label streams (owners, pipelines, dispositions, property definitions and history) in
+`hubspot_<stream>_raw` keyed on their ids; the `tables` setting overrides or extends them per stream. Other
+HubSpot object streams (records in HubSpot's shape: key `id`, `properties`, `updatedAt`, `archived`) land in
+`hubspot_<type>_raw` keyed on `hubspot_id`, so they never collide with an application's own `companies` or
+`tickets`. Any other stream gets a table named after it with its key properties and `raw_json` only.
 """
 
 from __future__ import annotations
@@ -126,6 +127,91 @@ DEFAULT_MAPPINGS: dict[str, tuple[str, tuple[PromotedColumn, ...]]] = {
 }
 
 
+@dataclass(frozen=True)
+class LabelTable:
+    """Where a tap-hubspot-raw label stream lands (recognised by its name, key and fields)."""
+
+    table: str
+    key_columns: tuple[tuple[str, str], ...]
+    columns: tuple[PromotedColumn, ...]
+    fields: tuple[str, ...]  # the stream's schema has these: another tap's `owners` lands as any stream
+
+    @property
+    def key_sources(self) -> tuple[str, ...]:
+        """The record fields of the key, in order."""
+        return tuple(source for _, source in self.key_columns)
+
+
+def _f(name: str, field: str | None = None, sql_type: str = "text", **flags: bool) -> PromotedColumn:
+    return PromotedColumn(name=name, source=field or name, sql_type=sql_type, **flags)
+
+
+_ARCHIVED_AND_UPDATED = (_f("archived", sql_type="boolean"), _f("updated_at", "updatedAt", "timestamptz"))
+
+LABEL_TABLES: dict[str, LabelTable] = {
+    "owners": LabelTable(
+        "hubspot_owners_raw",
+        ((HUBSPOT_KEY_COLUMN, "id"),),
+        (
+            _f("email"),
+            _f("first_name", "firstName"),
+            _f("last_name", "lastName"),
+            _f("owner_type", "type"),
+            _f("user_id", "userId", "bigint"),
+            *_ARCHIVED_AND_UPDATED,
+        ),
+        ("id", "email", "firstName", "lastName"),
+    ),
+    "pipelines": LabelTable(
+        "hubspot_pipelines_raw",
+        (("object_type", "objectType"), (HUBSPOT_KEY_COLUMN, "id")),
+        (_f("label"), _f("display_order", "displayOrder", "integer"), *_ARCHIVED_AND_UPDATED),
+        ("objectType", "id", "stages"),
+    ),
+    "call_dispositions": LabelTable(
+        "hubspot_call_dispositions_raw", ((HUBSPOT_KEY_COLUMN, "id"),), (_f("label"),), ("id", "label")
+    ),
+    "property_definitions": LabelTable(
+        "hubspot_property_definitions_raw",
+        (("object_type", "objectType"), ("name", "name")),
+        (_f("label"), _f("type"), _f("field_type", "fieldType"), _f("group_name", "groupName")),
+        ("objectType", "name", "fieldType", "options"),
+    ),
+    "property_history": LabelTable(
+        "hubspot_property_history_raw",
+        (
+            ("object_type", "objectType"),
+            ("object_id", "objectId"),
+            ("property", "property"),
+            ("timestamp", "timestamp"),
+            ("source_type", "sourceType"),
+            ("value", "value"),
+        ),
+        (
+            _f("changed_at", "timestamp", "timestamptz", indexed=True),
+            _f("source_id", "sourceId"),
+            _f("updated_by_user_id", "updatedByUserId", "bigint"),
+        ),
+        ("objectType", "objectId", "property", "timestamp", "sourceType", "value"),
+    ),
+}
+
+
+def label_table(
+    stream_name: str, key_properties: Sequence[str], schema: Mapping[str, Any] | None
+) -> LabelTable | None:
+    """The label table of a tap-hubspot-raw label stream, or None for any other stream."""
+    label = LABEL_TABLES.get(stream_name)
+    fields = (schema or {}).get("properties") or {}
+    if (
+        label is None
+        or tuple(key_properties) != label.key_sources
+        or not all(f in fields for f in label.fields)
+    ):
+        return None
+    return label
+
+
 def _column_from_config(raw: Mapping[str, Any]) -> PromotedColumn:
     sql_type = str(raw.get("sql_type", "text")).lower()
     if sql_type not in SQL_TYPES:
@@ -154,9 +240,12 @@ def resolve_mapping(
     """Combine the seed defaults, the user's `tables` setting and the stream's key properties."""
     override: Mapping[str, Any] = (tables_config or {}).get(stream_name) or {}
     hubspot = stream_name in DEFAULT_MAPPINGS or is_hubspot_object(key_properties, schema)
+    label = label_table(stream_name, key_properties, schema)
     legacy_table = None
     if stream_name in DEFAULT_MAPPINGS:
         default_table, default_columns = DEFAULT_MAPPINGS[stream_name]
+    elif label is not None:
+        default_table, default_columns = label.table, label.columns
     elif hubspot:
         default_table, default_columns = f"hubspot_{stream_name}_raw", _HUBSPOT_COMMON
         legacy_table = None if override.get("table") else sanitize_identifier(stream_name)
@@ -169,8 +258,10 @@ def resolve_mapping(
     elif "extra_columns" in override:
         columns = default_columns + tuple(_column_from_config(c) for c in override["extra_columns"])
     keys = tuple(override.get("key") or key_properties)
-    if keys == ("id",) and (stream_name in DEFAULT_MAPPINGS or override.get("hubspot_id_key", hubspot)):
-        key_columns: tuple[tuple[str, str], ...] = ((HUBSPOT_KEY_COLUMN, "id"),)
+    if label is not None and keys == label.key_sources:
+        key_columns: tuple[tuple[str, str], ...] = label.key_columns
+    elif keys == ("id",) and (stream_name in DEFAULT_MAPPINGS or override.get("hubspot_id_key", hubspot)):
+        key_columns = ((HUBSPOT_KEY_COLUMN, "id"),)
     elif keys:
         key_columns = tuple((sanitize_identifier(k), k) for k in keys)
     else:

@@ -135,7 +135,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.BooleanType,
         default=True,
         title="Create views",
-        description="Create the `hubspot_call_contacts` view once the contacts and calls tables exist.",
+        description="Create the analyst views (`hubspot_call_contacts`, `hubspot_deals`, `hubspot_contacts`, "
+        "`hubspot_calls`, `hubspot_stage_history`, `hubspot_pipeline_stages`, `hubspot_property_options`) "
+        "once the tables each reads exist.",
     ),
     th.Property(
         "validate_records",

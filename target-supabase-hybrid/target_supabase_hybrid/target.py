@@ -17,7 +17,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
-from target_supabase_hybrid import interrupts, settings, views
+from target_supabase_hybrid import interrupts, label_views, settings, views
 from target_supabase_hybrid.connection import ConnectionFactory, error_line, with_retries
 from target_supabase_hybrid.errors import Interrupted, TargetError
 from target_supabase_hybrid.new_destination import streams_with_bookmarks
@@ -352,6 +352,7 @@ class TargetSupabaseHybrid(HookedTarget):
         loaded = any(not isinstance(sink, RehearsalSink) for sink in sinks)
         if loaded and self.config.get("create_views", True):
             views.create_views(self.connections, self.db_schema, self.logger)
+            label_views.create_label_views(self.connections, self.db_schema, self.logger)
 
 
 if __name__ == "__main__":

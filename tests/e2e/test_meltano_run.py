@@ -16,7 +16,9 @@ from typing import Any
 import psycopg2
 import pytest
 
+from tests.conftest import meltano_project_lock
 from tests.e2e.meltano_project import REPO_ROOT, STATE_ID, MeltanoProject
+from tests.harness.catalogs import MELTANO_STREAMS
 from tests.harness.landed import TABLES, assert_database_equals_portal, landed
 from tests.hubspot_simulator import Simulator
 
@@ -29,7 +31,8 @@ TOKEN = "pat-na1-e2e-0000-secret-token"
 def repo_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
     """The repository's Meltano project with a throwaway system database; plugins installed once."""
     project = MeltanoProject(REPO_ROOT, tmp_path_factory.mktemp("meltano") / "meltano.db")
-    project.meltano("install")
+    with meltano_project_lock():  # a session fixture: set up before (outside) the per-test lock
+        project.meltano("install")
     return project
 
 
@@ -69,7 +72,9 @@ def test_given_prod_env_vars_when_meltano_runs_then_portal_lands_and_rerun_is_in
     assert TOKEN not in output
     assert_database_equals_portal(portal, database_url)
     first_logs = sync_logs(database_url, first_run)
-    assert {stream: log["status"] for stream, log in first_logs.items()} == dict.fromkeys(TABLES, "success")
+    assert {stream: log["status"] for stream, log in first_logs.items()} == dict.fromkeys(
+        MELTANO_STREAMS, "success"
+    )
     assert first_logs["contacts"]["received"] >= portal.portal.counts()["contacts"]
     assert [run["state"] for run in repo_project.runs() if run["run_id"] == first_run.replace("-", "")] == [
         "SUCCESS"

@@ -15,7 +15,9 @@ from typing import Any
 import psycopg2
 import pytest
 
+from tests.conftest import meltano_project_lock
 from tests.e2e.meltano_project import REPO_ROOT, MeltanoProject
+from tests.harness.catalogs import MELTANO_STREAMS
 from tests.hubspot_simulator import Simulator
 from tests.target.catalog import relations
 from tests.target.cli import run_target
@@ -76,7 +78,8 @@ def test_given_recipe_placeholders_copied_as_they_are_then_both_plugins_refuse_t
 @pytest.fixture(scope="module")
 def repo_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
     project = MeltanoProject(REPO_ROOT, tmp_path_factory.mktemp("meltano") / "meltano.db")
-    project.meltano("install")
+    with meltano_project_lock():  # a module fixture: set up before (outside) the per-test lock
+        project.meltano("install")
     return project
 
 
@@ -170,7 +173,7 @@ def test_given_readme_cron_line_then_the_scheduled_run_has_a_run_id_and_takes_it
     streams = query(
         url, "SELECT stream, status, meltano_run_id, meltano_environment FROM sync_logs ORDER BY stream"
     )
-    assert [row["stream"] for row in streams] == ["calls", "contacts", "deals"]
+    assert [row["stream"] for row in streams] == list(MELTANO_STREAMS)
     assert {row["status"] for row in streams} == {"success"}
     assert {row["meltano_environment"] for row in streams} == {"prod"}
     (run_id,) = {row["meltano_run_id"] for row in streams}

@@ -92,7 +92,8 @@ def required_scopes(request: web.Request) -> list[str]:
     if request.path.startswith("/crm/v3/owners"):
         return ["crm.objects.owners.read"]  # [SPEC CRM/Crm Owners v3 security]
     if request.path.startswith("/calling/"):
-        # the legacy engagements API: which scope it checks is UNCERTAIN; calls' own read scope here
+        # the legacy engagements API: crm.objects.contacts.read, calls' own read scope [doc, legacy method
+        # page "Get call engagement dispositions": /docs/methods/engagements/get-call-dispositions]
         return [OBJECT_TYPES["calls"].scope]
     info = request.match_info
     names = [info[k] for k in ("type", "from", "to") if k in info]
@@ -102,6 +103,8 @@ def required_scopes(request: web.Request) -> list[str]:
         if t is None:
             continue
         if request.path.startswith(("/crm/v3/properties/", "/crm/v3/pipelines/")):
+            # SPEC (Properties v3, Pipelines v3) accepts any one of ~100 CRM scopes for these endpoints,
+            # whatever the object type; the harder case here: the type's own schema or read scope.
             scopes += [f"crm.schemas.{t}.read", OBJECT_TYPES[t].scope]
         else:
             scopes.append(OBJECT_TYPES[t].scope)
