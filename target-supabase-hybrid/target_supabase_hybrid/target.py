@@ -20,7 +20,7 @@ from typing_extensions import override
 from target_supabase_hybrid import interrupts, label_views, settings, views
 from target_supabase_hybrid.connection import ConnectionFactory, error_line, with_retries
 from target_supabase_hybrid.errors import Interrupted, TargetError
-from target_supabase_hybrid.new_destination import streams_with_bookmarks
+from target_supabase_hybrid.new_destination import check_destination_has_runs, streams_with_bookmarks
 from target_supabase_hybrid.phones import PhoneNormalizer
 from target_supabase_hybrid.reader import FastSingerReader, bulk_gc, decode_json
 from target_supabase_hybrid.rehearsal import MELTANO_TEST_STREAM, RehearsalSink
@@ -205,6 +205,17 @@ class TargetSupabaseHybrid(HookedTarget):
                 "Could not record the failure in sync_logs: %s", self.connections.scrub(error_line(exc))
             )
 
+    def _check_new_destination(self) -> None:
+        """Before anything loads: refuse old state when the destination has no run at all."""
+        self._check_database()
+        self._database_checked = True
+        conn = self.connections.connect()
+        try:
+            with conn, conn.cursor() as cur:
+                check_destination_has_runs(cur, self.db_schema, self.resumed_streams)
+        finally:
+            conn.close()
+
     def _check_database(self) -> None:
         """Connect once; a server that is down is retried like a batch, then reported in one line."""
         attempts = int(self.config.get("max_retries", 4)) + 1
@@ -328,6 +339,8 @@ class TargetSupabaseHybrid(HookedTarget):
         """
         if not self._state_seen and not self._sinks:
             self.resumed_streams = streams_with_bookmarks(state)
+            if self.resumed_streams and self.config.get("check_new_destination", True):
+                self._check_new_destination()
         self._state_seen = True
         interval = self.config.get("state_checkpoint_seconds", 60)
         if self.seconds_since_full_drain >= interval:

@@ -124,7 +124,8 @@ def logged_streams(database_url: str) -> set[str]:
 def test_given_ctrl_c_during_meltano_run_then_it_fails_as_interrupted_and_the_rerun_keeps_finished_streams(
     repo_project: MeltanoProject, make_simulator: Any, database_url: str
 ) -> None:
-    # Streams run in name order (calls, contacts, deals): contacts is big and slow enough to be cut.
+    # Streams run in name order (call_dispositions, calls, contacts, deals, owners, ...): contacts is big and
+    # slow enough to be cut.
     sim = make_simulator(
         contacts=6_000, deals=40, calls=120, seed=11, access_tokens=(TOKEN,), latency_ms=40.0
     )
@@ -141,6 +142,7 @@ def test_given_ctrl_c_during_meltano_run_then_it_fails_as_interrupted_and_the_re
     assert TOKEN not in output
     logs = sync_logs(database_url, run_id)
     assert {stream: log["status"] for stream, log in logs.items()} == {
+        "call_dispositions": "interrupted",
         "calls": "interrupted",
         "contacts": "interrupted",
     }
@@ -171,9 +173,7 @@ def test_given_a_new_schema_with_the_old_state_then_meltano_run_stops_and_a_full
     with pytest.raises(AssertionError) as refused:
         repo_project.run_pipeline(moved, "tap-hubspot-raw", "target-supabase-hybrid")
 
-    assert "the incoming state says earlier runs loaded it, but this destination has no trace" in str(
-        refused.value
-    )
+    assert "but schema 'hubspot' of this database has no run of this target" in str(refused.value)
     with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'hubspot'")
         assert cur.fetchone() == (0,)

@@ -29,13 +29,29 @@ def test_given_state_of_an_earlier_destination_then_a_new_schema_is_refused_and_
     moved = run_target(tmp_path, {"database_url": database_url, "schema": "hubspot"}, [RESUMED, *CHANGES])
 
     assert moved.returncode == 1
-    error = error_lines(moved.stderr)[-1]  # after the SDK's "Error initializing target sink"
-    assert "stream 'contacts': the incoming state says earlier runs loaded it" in error
-    assert "hubspot.hubspot_contacts_raw" in error
+    (error,) = error_lines(moved.stderr)
+    assert "the incoming state says earlier runs loaded contacts, but schema 'hubspot'" in error
     assert "--full-refresh" in error
     assert "Traceback" not in moved.stderr
     assert moved.stdout == ""  # no state for the new destination
-    assert tables(database_url, "hubspot") == []  # the refusal rolled back everything
+    assert tables(database_url, "hubspot") == []
+
+
+def test_given_state_and_a_stream_moved_to_a_new_table_then_that_stream_is_refused(
+    database_url: str, tmp_path: Path
+) -> None:
+    first = run_target(tmp_path, {"database_url": database_url}, [*CHANGES, RESUMED])
+    assert first.returncode == 0, first.stderr[-3000:]
+    config = {"database_url": database_url, "tables": {"contacts": {"table": "crm_contacts"}}}
+
+    moved = run_target(tmp_path, config, [RESUMED, *CHANGES])
+
+    assert moved.returncode == 1
+    error = error_lines(moved.stderr)[-1]  # after the SDK's "Error initializing target sink"
+    assert "stream 'contacts': the incoming state says earlier runs loaded it" in error
+    assert "public.crm_contacts" in error
+    assert "Traceback" not in moved.stderr
+    assert "crm_contacts" not in tables(database_url, "public")
 
 
 def test_given_state_and_a_destination_that_loaded_the_stream_then_the_changes_load(
