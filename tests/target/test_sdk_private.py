@@ -129,7 +129,7 @@ class ListTarget(HookedTarget):
         self.taken.append((stream_name, record))
         return True
 
-    def state_received(self) -> None:
+    def state_received(self, state: Any) -> None:
         self.events.append("state_received")
 
     def before_state_written(self) -> None:
