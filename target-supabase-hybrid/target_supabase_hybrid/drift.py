@@ -39,17 +39,23 @@ def _count(value: Any) -> HubspotCount | None:
     return HubspotCount(live, recent, when) if when.tzinfo is not None else None
 
 
-def counts_after(state: Any, started: datetime) -> dict[str, HubspotCount]:
-    """The well-formed counts in a STATE value taken after `started` (earlier ones describe earlier runs)."""
+def counts_in(state: Any) -> dict[str, HubspotCount]:
+    """The well-formed counts in a STATE value (some may be earlier runs', passed on by the tap)."""
     bookmarks = state.get("bookmarks") if isinstance(state, Mapping) else None
     if not isinstance(bookmarks, Mapping):
         return {}
     found = {}
     for stream, bookmark in bookmarks.items():
         count = _count(bookmark.get("count")) if isinstance(bookmark, Mapping) else None
-        if count is not None and count.at > started:
+        if count is not None:
             found[str(stream)] = count
     return found
+
+
+def is_this_runs(count: HubspotCount, previous_run_ended: datetime | None) -> bool:
+    """Whether the count was taken after the previous run of the stream ended: the counts a tap passes on
+    from its input state are earlier runs' (a tap counts before its target has finished)."""
+    return previous_run_ended is None or count.at > previous_run_ended
 
 
 def status(count: HubspotCount, table_live: int, changed_this_run: int) -> str:

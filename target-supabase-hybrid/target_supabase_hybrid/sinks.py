@@ -556,8 +556,10 @@ class HybridSink(HookedBatchSink):
         differ by more than what changed while the run went on. Never fails the run (its state is out)."""
         archived = self.mapping.promoted("archived", "boolean") if self.mapping.hubspot else None
 
-        def compare(conn: Connection) -> tuple[int, str]:
+        def compare(conn: Connection) -> tuple[int, str | None]:
             with conn.cursor() as cur:
+                if not drift.is_this_runs(count, self.sync_log.previous_run_ended(cur)):
+                    return 0, None
                 live = retirement.live_rows(cur, self.db_schema, self.mapping.table, archived)
                 status = drift.status(count, live, self.sync_log.totals.changed)
                 self.sync_log.write_drift(cur, count.live, live, status)

@@ -11,6 +11,7 @@ import os
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from psycopg2.extensions import cursor as Cursor  # noqa: N812
 
@@ -134,6 +135,15 @@ class SyncLog:
             WHERE run_id = %s AND stream = %s""",
             (hubspot_live, table_live, table_live - hubspot_live, status, str(self.run_id), self.stream),
         )
+
+    def previous_run_ended(self, cur: Cursor) -> datetime | None:
+        """When the stream's latest earlier run ended (None: none did)."""
+        cur.execute(
+            f"SELECT max(finished_at) FROM {self.relation} WHERE stream = %s AND run_id <> %s",
+            (self.stream, str(self.run_id)),
+        )
+        row = cur.fetchone()
+        return row[0] if row else None
 
     def committed(self, totals: Totals, status: str = "running") -> None:
         """Remember what the database now holds."""

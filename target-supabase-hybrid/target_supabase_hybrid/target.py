@@ -8,7 +8,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import msgspec
@@ -102,7 +101,6 @@ class TargetSupabaseHybrid(HookedTarget):
             self.message_reader.on_failure = self.abort_streams
             self.message_reader.on_raw_record = self._process_raw_record
         self.run_id = uuid.uuid4()
-        self.started_at = datetime.now(timezone.utc)
         self.is_finishing = False
         # HubSpot's count of live objects per stream, from the latest STATE that recorded one in this run.
         self._counts: dict[str, drift.HubspotCount] = {}
@@ -382,7 +380,7 @@ class TargetSupabaseHybrid(HookedTarget):
         without this a killed run resumes from the previous run's state. Every record that precedes this
         STATE is in some sink; `drain_all` commits them all before it writes the state.
         """
-        self._counts.update(drift.counts_after(state, self.started_at))
+        self._counts.update(drift.counts_in(state))
         interval = self.config.get("state_checkpoint_seconds", 60)
         if self.seconds_since_full_drain >= interval:
             self.drain_all()

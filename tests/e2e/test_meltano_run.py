@@ -87,3 +87,56 @@ def test_given_prod_env_vars_when_meltano_runs_then_portal_lands_and_rerun_is_in
     assert 3 <= second_logs["contacts"]["received"] < 30
     assert all(log["status"] == "success" and log["failed"] == 0 for log in second_logs.values())
     assert portal.stats()["by_kind"].get("list", 0) < 10  # no full re-read
+
+
+def contacts_log(database_url: str, meltano_run_id: str) -> dict[str, Any]:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT status, records_retired, drift, drift_status FROM sync_logs"
+            " WHERE meltano_run_id = %s AND stream = 'contacts'",
+            (meltano_run_id,),
+        )
+        row = cur.fetchone()
+    assert row is not None
+    return dict(zip(("status", "retired", "drift", "drift_status"), row, strict=True))
+
+
+def live_contacts(database_url: str) -> set[str]:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT hubspot_id FROM {TABLES['contacts']} WHERE _sdc_deleted_at IS NULL AND NOT archived"
+        )
+        return {row[0] for row in cur.fetchall()}
+
+
+def test_given_objects_hubspot_deleted_for_good_then_only_meltano_run_full_refresh_retires_them(
+    repo_project: MeltanoProject, portal: Simulator, database_url: str
+) -> None:
+    env = production_env(portal, database_url)
+    blocks = ("tap-hubspot-raw", "target-supabase-hybrid")
+    repo_project.run_pipeline(env, "--full-refresh", *blocks)  # other tests' state is for another database
+    contacts = {str(i) for i in portal.portal.iter_ids("contacts")}
+    gone = sorted(contacts, key=int)[-3:]
+    for contact_id in gone:
+        portal.portal.delete_object("contacts", contact_id)  # a GDPR delete: no trace in any endpoint
+    portal.portal.flush_indexing()
+
+    incremental, _ = repo_project.run_pipeline(env, *blocks)
+
+    assert live_contacts(database_url) == contacts
+    assert contacts_log(database_url, incremental) == {
+        "status": "success",
+        "retired": 0,
+        "drift": 3,
+        "drift_status": "drift",
+    }
+
+    full, _ = repo_project.run_pipeline(env, "--full-refresh", *blocks)
+
+    assert live_contacts(database_url) == contacts - set(gone)
+    assert contacts_log(database_url, full) == {
+        "status": "success",
+        "retired": 3,
+        "drift": 0,
+        "drift_status": "ok",
+    }
