@@ -12,7 +12,7 @@ import pytest
 
 from tests.harness.landed import query
 from tests.harness.pipeline import run_pipeline, start
-from tests.harness.presets import PIPELINE_PORTAL
+from tests.harness.presets import HISTORY_ENDS_MS, PIPELINE_PORTAL
 from tests.hubspot_simulator import Simulator
 
 PHONE = "+16172531000"
@@ -56,9 +56,12 @@ def assert_no_drift(database_url: str, sim: Simulator) -> None:
 
 
 def call_with(sim: Simulator, contact: int | None) -> str:
-    """A new outbound call dialling PHONE, associated with `contact` (None: with no one)."""
+    """An outbound call dialling PHONE, associated with `contact` (None: with no one), made before the
+    simulated history ends: no incremental run re-reads it, so its row keeps the associations it had."""
     call = sim.portal.create_object(
-        "calls", {"hs_call_to_number": PHONE, "hs_call_direction": "OUTBOUND", "hs_call_title": "converge"}
+        "calls",
+        {"hs_call_to_number": PHONE, "hs_call_direction": "OUTBOUND", "hs_call_title": "converge"},
+        timestamp_ms=HISTORY_ENDS_MS - 3_600_000,
     )
     if contact is not None:
         sim.portal.add_association("calls", call["id"], "contacts", contact)
@@ -88,7 +91,9 @@ def test_after_a_merge_the_incremental_run_retires_the_old_ids_and_their_calls_f
 
     merged = str(sim.portal.merge_objects("contacts", first, second)["id"])
     sim.portal.flush_indexing()
-    run_pipeline(sim, database_url, tmp_path, state=full.state)
+    incremental = run_pipeline(sim, database_url, tmp_path, state=full.state)
+
+    assert not {m["record"]["id"] for m in incremental.records if m["stream"] == "calls"} & set(calls)
 
     rows = query(
         database_url, "SELECT hubspot_id, merged_into FROM hubspot_contacts_raw WHERE merged_into IS NOT NULL"

@@ -58,10 +58,13 @@ def test_rows_deleted_behind_the_pipelines_back_are_drift_with_a_warning(
 def test_a_difference_the_changes_during_the_run_explain_is_no_drift(
     tmp_path: Path, database_url: str
 ) -> None:
-    # Two objects created after the tap read the window, counted by HubSpot at the end (recent = 2).
-    load(tmp_path, database_url, *(record("contacts", c) for c in CONTACTS), counted(7, recent=2))
-
+    load(tmp_path, database_url, *(record("contacts", c) for c in CONTACTS))
+    # Two objects created after the tap read its window, counted by HubSpot (recent = 2); nothing written.
+    load(tmp_path, database_url, counted(7, recent=2))
     assert drift_of(database_url) == (7, 5, -2, "ok")
+
+    load(tmp_path, database_url, counted(8, recent=2))
+    assert drift_of(database_url) == (8, 5, -3, "drift")
 
 
 def test_a_count_taken_before_the_previous_run_ended_is_not_compared(
