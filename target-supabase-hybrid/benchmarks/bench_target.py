@@ -5,9 +5,11 @@
     python target-supabase-hybrid/benchmarks/bench_target.py --memory-contacts 0   # skip the memory check
 
 Generates realistic contacts/deals/calls (~1.1 KB each, 38,100 by default) and writes a Singer file. Each
-round (3 by default) starts from empty tables, runs `target-supabase-hybrid` on it twice (initial load, then
-an unchanged reload) and COPYs the same JSON into a bare `(id text, raw_json jsonb)` table; the ratios compare
-each load with the raw COPY of the same round, so they hold up better than absolute times on a busy machine.
+round (3 by default) starts from empty tables, runs `target-supabase-hybrid` on it three times (initial load,
+an unchanged reload, then the same records as a full refresh: each stamped with a table version, and
+ACTIVATE_VERSION at the end of each stream, so every row gets the new version and none is retired) and COPYs
+the same JSON into a bare `(id text, raw_json jsonb)` table; the ratios compare each load with the raw COPY of
+the same round, so they hold up better than absolute times on a busy machine.
 Prints every round, the medians and each run's peak RSS. Then, unless `--memory-contacts 0`, loads that many
 contacts (300,000 by default) and reloads them unchanged, printing the target's peak RSS for both (goal:
 < 300 MB).
@@ -124,17 +126,25 @@ def schema_message(stream: str, sample: dict) -> dict:
     }
 
 
-def write_singer_file(path: Path, counts: dict[str, int]) -> list[tuple[str, str]]:
-    """Write SCHEMA/RECORD/STATE lines; return (id, json) pairs for the raw COPY baseline."""
+def write_singer_file(
+    path: Path, counts: dict[str, int], version: int | None = None
+) -> list[tuple[str, str]]:
+    """Write SCHEMA/RECORD/STATE lines (with `version`: every RECORD stamped with it, and ACTIVATE_VERSION
+    after each stream's records); return (id, json) pairs for the raw COPY baseline."""
     pairs = []
+    stamp = {} if version is None else {"version": version}
     with path.open("w") as out:
         for stream, count in counts.items():
             rows = list(records(stream, count))
             out.write(json.dumps(schema_message(stream, rows[0])) + "\n")
             for row in rows:
-                text = json.dumps({"type": "RECORD", "stream": stream, "record": row})
+                text = json.dumps({"type": "RECORD", "stream": stream, "record": row, **stamp})
                 out.write(text + "\n")
                 pairs.append((f"{stream}:{row['id']}", json.dumps(row)))
+            if version is not None:
+                out.write(
+                    json.dumps({"type": "ACTIVATE_VERSION", "stream": stream, "version": version}) + "\n"
+                )
             out.write(json.dumps({"type": "STATE", "value": {"bookmarks": {stream: {"done": True}}}}) + "\n")
     return pairs
 
@@ -233,41 +243,52 @@ def run_target(command: list[str], singer_file: Path) -> TargetRun:
 
 @dataclass
 class Round:
-    """One round: initial load and unchanged reload, and the raw COPY measured right after them."""
+    """One round: initial load, unchanged reload and unchanged full refresh, and the raw COPY measured right
+    after them."""
 
     initial: TargetRun
     unchanged: TargetRun
+    refresh: TargetRun
     copy: float
 
 
-def measure_round(url: str, command: list[str], singer_file: Path, pairs: list[tuple[str, str]]) -> Round:
-    """Load into empty tables, reload unchanged, then time the raw COPY."""
+def measure_round(
+    url: str, command: list[str], singer_files: tuple[Path, Path], pairs: list[tuple[str, str]]
+) -> Round:
+    """Load into empty tables, reload unchanged, reload unchanged as a full refresh, then the raw COPY."""
+    plain, versioned = singer_files
     reset_schema(url)
-    initial = run_target(command, singer_file)
-    unchanged = run_target(command, singer_file)
-    return Round(initial, unchanged, raw_copy_seconds(url, pairs))
+    initial = run_target(command, plain)
+    unchanged = run_target(command, plain)
+    refresh = run_target(command, versioned)
+    return Round(initial, unchanged, refresh, raw_copy_seconds(url, pairs))
 
 
 def print_rounds(rounds: list[Round]) -> None:
     """Each round's figures, then the medians (ratios: the median of the per-round ratios)."""
     print(
-        "round | initial (s) | unchanged (s) | raw COPY (s) | initial/COPY | unchanged/COPY | peak RSS (MB)"
+        "round | initial (s) | unchanged (s) | full refresh (s) | raw COPY (s) | initial/COPY"
+        " | unchanged/COPY | refresh/COPY | peak RSS (MB)"
     )
     for number, r in enumerate(rounds, 1):
         print(
-            f"{number:5d} | {r.initial.seconds:11.2f} | {r.unchanged.seconds:13.2f} | {r.copy:12.2f} |"
-            f" {r.initial.seconds / r.copy:11.2f}x | {r.unchanged.seconds / r.copy:13.2f}x |"
-            f" {r.initial.peak_rss_mb:.0f} / {r.unchanged.peak_rss_mb:.0f}"
+            f"{number:5d} | {r.initial.seconds:11.2f} | {r.unchanged.seconds:13.2f} |"
+            f" {r.refresh.seconds:16.2f} | {r.copy:12.2f} | {r.initial.seconds / r.copy:11.2f}x |"
+            f" {r.unchanged.seconds / r.copy:13.2f}x | {r.refresh.seconds / r.copy:11.2f}x |"
+            f" {r.initial.peak_rss_mb:.0f} / {r.unchanged.peak_rss_mb:.0f} / {r.refresh.peak_rss_mb:.0f}"
         )
     initial = statistics.median(r.initial.seconds / r.copy for r in rounds)
     unchanged = statistics.median(r.unchanged.seconds / r.copy for r in rounds)
+    refresh = statistics.median(r.refresh.seconds / r.copy for r in rounds)
     print(
         f"median of {len(rounds)}: initial load {statistics.median(r.initial.seconds for r in rounds):.2f} s,"
         f" unchanged reload {statistics.median(r.unchanged.seconds for r in rounds):.2f} s,"
+        f" unchanged full refresh {statistics.median(r.refresh.seconds for r in rounds):.2f} s,"
         f" raw COPY {statistics.median(r.copy for r in rounds):.2f} s"
     )
     print(f"target, initial load:     {initial:.2f}x raw COPY (goal <= 2.5x)")
     print(f"target, unchanged reload: {unchanged:.2f}x raw COPY (goal <= 2x)")
+    print(f"target, unchanged full refresh (table versions stamped): {refresh:.2f}x raw COPY")
 
 
 def measure_memory(url: str, command: list[str], workdir: Path, contacts: int) -> None:
@@ -310,9 +331,11 @@ def main() -> int:
         cache_bytecode(command)
         singer_file = workdir / "input.singer"
         pairs = write_singer_file(singer_file, counts)
+        versioned = workdir / "full-refresh.singer"
+        write_singer_file(versioned, counts, version=int(time.time() * 1000))
         size_mb = singer_file.stat().st_size / 1e6
         print(f"records: {sum(counts.values()):,} ({size_mb:.1f} MB of Singer messages)", flush=True)
-        rounds = [measure_round(url, command, singer_file, pairs) for _ in range(args.rounds)]
+        rounds = [measure_round(url, command, (singer_file, versioned), pairs) for _ in range(args.rounds)]
         print_rounds(rounds)
         if args.memory_contacts:
             measure_memory(url, command, workdir, args.memory_contacts)

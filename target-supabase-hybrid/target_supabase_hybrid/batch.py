@@ -20,11 +20,15 @@ from target_supabase_hybrid.streamed_copy import StreamedCopy
 class PendingBatch:
     """Records received for one batch, deduplicated by key."""
 
-    def __init__(self, eager: bool, stream: StreamedCopy | None = None) -> None:
-        """`eager`: build COPY lines on arrival (and stream them into `stream` while it is healthy)."""
+    def __init__(self, eager: bool, stream: StreamedCopy | None = None, version: int | None = None) -> None:
+        """`eager`: build COPY lines on arrival (and stream them into `stream` while it is healthy);
+        `version`: the Singer table version of every record in the batch (None: none)."""
         self.eager = eager
         self.stream = stream
+        self.version = version
         self.received = 0
+        # Ids merged records of this batch replaced → the id they were merged into (HubSpot tables).
+        self.merged_into: dict[str, str] = {}
         self.lines: dict[tuple[str, ...], bytes] = {}
         self.serialized: dict[tuple[str, ...], Serialized] = {}
         # Conversion failures of the line kept for a key (eager batches; only keys that have any).
@@ -67,6 +71,11 @@ class PendingBatch:
         """Keep a lazy batch's record JSON for its key (replacing an earlier one)."""
         self.received += 1
         self.serialized[serialized.key] = serialized
+
+    def add_merge(self, merged_id: str, old_ids: list[str]) -> None:
+        """A record of this batch (`merged_id`) replaced `old_ids`: their rows retire with the batch."""
+        for old_id in old_ids:
+            self.merged_into[old_id] = merged_id
 
     def conversion_nulls(self) -> Counter[str]:
         """Conversion failures of the lines kept (an eager batch's; lazy batches count while converting)."""

@@ -14,7 +14,13 @@ from psycopg2.extensions import cursor as Cursor  # noqa: N812
 
 from target_supabase_hybrid import ownership, security
 from target_supabase_hybrid.errors import TargetError
-from target_supabase_hybrid.mappings import PromotedColumn, TableMapping
+from target_supabase_hybrid.mappings import (
+    DELETED_AT_COLUMN,
+    MERGED_INTO_COLUMN,
+    TABLE_VERSION_COLUMN,
+    PromotedColumn,
+    TableMapping,
+)
 
 SYNC_LOGS_TABLE = "sync_logs"
 SYNC_LOG_STATUSES = ("running", "success", "partial", "failed", "interrupted")
@@ -24,6 +30,22 @@ _SYNC_LOGS_SHAPE = frozenset({"run_id", "stream", "table_name", "status", "recor
 _HYBRID_SHAPE = frozenset({"raw_json", "synced_at"})
 E164_SUFFIX = "_e164"
 RAW_HASH_COLUMN = "raw_hash"
+# A batch's Singer table version, set with `SET LOCAL` in its transaction: rows it writes take it as the
+# default of `_sdc_table_version`, so no COPY path needs a field for it (unset: NULL).
+TABLE_VERSION_SETTING = "target_supabase_hybrid.table_version"
+_TABLE_VERSION_DEFAULT = f"nullif(current_setting('{TABLE_VERSION_SETTING}', true), '')::bigint"
+# Columns added to `sync_logs` after its first release, with their definitions.
+SYNC_LOG_DRIFT_STATUSES = ("ok", "drift")
+_SYNC_LOGS_ADDED = {
+    "records_retired": "bigint NOT NULL DEFAULT 0",
+    "records_merged": "bigint NOT NULL DEFAULT 0",
+    "hubspot_live": "bigint",
+    "table_live": "bigint",
+    "drift": "bigint",
+    "drift_status": "text CONSTRAINT sync_logs_drift_status_check CHECK (drift_status IN ("
+    + ", ".join(f"'{status}'" for status in SYNC_LOG_DRIFT_STATUSES)
+    + "))",
+}
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +80,18 @@ def loaded_columns(mapping: TableMapping) -> list[TableColumn]:
     # md5 of the JSON text sent as raw_json: unchanged records are recognised without touching jsonb.
     columns.append(TableColumn(RAW_HASH_COLUMN, "text"))
     columns.append(TableColumn("raw_json", "jsonb"))
+    return columns
+
+
+def kept_columns(mapping: TableMapping) -> dict[str, str]:
+    """Columns the target maintains itself (never in a COPY), with their definitions: the table version of
+    the full sync that last saw the row, when the row was found gone, and (HubSpot objects) its merge."""
+    columns = {
+        TABLE_VERSION_COLUMN: f"bigint DEFAULT {_TABLE_VERSION_DEFAULT}",
+        DELETED_AT_COLUMN: "timestamptz",
+    }
+    if mapping.tracks_merges:
+        columns[MERGED_INTO_COLUMN] = "text"
     return columns
 
 
@@ -179,6 +213,7 @@ def ensure_table(
             f"{quote(c.name)} {c.sql_type}{' NOT NULL' if c.source is None else ''}" for c in wanted
         ]
         keys = ", ".join(quote(k) for k in mapping.key_column_names)
+        definitions += [f"{quote(name)} {definition}" for name, definition in kept_columns(mapping).items()]
         cur.execute(
             f"CREATE TABLE {relation} ({', '.join(definitions)},"
             f" synced_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY ({keys}))"
@@ -197,6 +232,7 @@ def ensure_table(
             if column.name not in existing:
                 cur.execute(f"ALTER TABLE {relation} ADD COLUMN {quote(column.name)} {column.sql_type}")
                 added.append(column)
+        _add_kept_columns(cur, relation, mapping, existing)
     for column in wanted:
         if column.is_e164 and _comment(cur, relation, column.name) != phone_rules:
             if existing and column not in added:
@@ -208,6 +244,17 @@ def ensure_table(
             if promoted.phone:
                 _index(cur, schema, mapping.table, promoted.name + E164_SUFFIX)
     return added
+
+
+def _add_kept_columns(cur: Cursor, relation: str, mapping: TableMapping, existing: dict[str, str]) -> None:
+    """Tables from before retirement: add the columns the target keeps (once)."""
+    for name, definition in kept_columns(mapping).items():
+        if name not in existing:
+            # Added without its default first: existing rows stay NULL (no full sync has stamped them yet).
+            sql_type, _, default = definition.partition(" DEFAULT ")
+            cur.execute(f"ALTER TABLE {relation} ADD COLUMN {quote(name)} {sql_type}")
+            if default:
+                cur.execute(f"ALTER TABLE {relation} ALTER COLUMN {quote(name)} SET DEFAULT {default}")
 
 
 def _index(cur: Cursor, schema: str, table: str, column: str) -> None:
@@ -238,10 +285,12 @@ def ensure_sync_logs(cur: Cursor, schema: str) -> None:
         security.revoke_api_roles_on_sequences(cur, relation)
         logger.info("Marked %s as the target's own (created by an earlier version of the target)", relation)
     _allow_all_statuses(cur, relation)
+    _add_sync_log_columns(cur, schema)
 
 
 def _create_sync_logs(cur: Cursor, relation: str) -> None:
     statuses = ", ".join(f"'{status}'" for status in SYNC_LOG_STATUSES)
+    later = ", ".join(f"{name} {definition}" for name, definition in _SYNC_LOGS_ADDED.items())
     cur.execute(
         f"""CREATE TABLE {relation} (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -267,9 +316,18 @@ def _create_sync_logs(cur: Cursor, relation: str) -> None:
             meltano_job_trigger text,
             meltano_environment text,
             meltano_extractor text,
+            {later},
             UNIQUE (run_id, stream)
         )"""
     )
+
+
+def _add_sync_log_columns(cur: Cursor, schema: str) -> None:
+    """Tables from before retirement and drift checks: add their columns (once)."""
+    existing = _existing_columns(cur, schema, SYNC_LOGS_TABLE)
+    missing = [f"ADD COLUMN {name} {d}" for name, d in _SYNC_LOGS_ADDED.items() if name not in existing]
+    if missing:
+        cur.execute(f"ALTER TABLE {qualified(schema, SYNC_LOGS_TABLE)} {', '.join(missing)}")
 
 
 def _allow_all_statuses(cur: Cursor, relation: str) -> None:

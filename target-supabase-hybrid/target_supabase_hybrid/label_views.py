@@ -2,8 +2,9 @@
 
 They read the tables of tap-hubspot-raw's label streams (`hubspot_owners_raw`, `hubspot_pipelines_raw`,
 `hubspot_call_dispositions_raw`, `hubspot_property_definitions_raw`, `hubspot_property_history_raw`). An id
-nothing resolves (a deleted owner, a removed stage, a deleted call outcome) gives NULL labels, never an
-error or a lost row. Values HubSpot sends as text are cast only when they have the expected form, so one odd
+nothing resolves (a deleted owner, a removed stage, a deleted call outcome) gives NULL labels, never an error
+or a lost row. Rows retired by a full sync or a merge (`_sdc_deleted_at`) are left out, like archived ones,
+and label nothing. Values HubSpot sends as text are cast only when they have the expected form, so one odd
 value cannot make a whole view fail.
 
 Like `hubspot_call_contacts` (views.py): `security_invoker`, so a view shows a reader only what the tables
@@ -72,7 +73,7 @@ SELECT d.object_type, d.name AS property, o.option ->> 'value' AS value, o.optio
        COALESCE(o.option ->> 'hidden' = 'true', false) AS hidden
 FROM {{definitions}} d
 CROSS JOIN LATERAL jsonb_array_elements({_array("d.raw_json -> 'options'")}) AS o(option)
-WHERE jsonb_typeof(o.option) = 'object'
+WHERE jsonb_typeof(o.option) = 'object' AND d._sdc_deleted_at IS NULL
 """,
 )
 
@@ -94,7 +95,7 @@ WITH stages AS (
            COALESCE(s.stage ->> 'archived' = 'true', false) AS archived
     FROM {{pipelines}} p
     CROSS JOIN LATERAL jsonb_array_elements({_array("p.raw_json -> 'stages'")}) AS s(stage)
-    WHERE jsonb_typeof(s.stage) = 'object'
+    WHERE jsonb_typeof(s.stage) = 'object' AND p._sdc_deleted_at IS NULL
 )
 SELECT object_type, pipeline_id, pipeline_label, pipeline_display_order, stage_id, stage_label, display_order,
        probability, is_closed,
@@ -117,7 +118,7 @@ FROM {{deals}} d
 LEFT JOIN {{pipelines}} p ON p.object_type = 'deals' AND p.hubspot_id = d.pipeline
 LEFT JOIN {{stages}} s ON s.object_type = 'deals' AND s.pipeline_id = d.pipeline AND s.stage_id = d.dealstage
 LEFT JOIN {{owners}} o ON o.hubspot_id = d.hubspot_owner_id
-WHERE d.archived IS NOT TRUE
+WHERE d.archived IS NOT TRUE AND d._sdc_deleted_at IS NULL
 """,
 )
 
@@ -133,7 +134,7 @@ FROM {{contacts}} c
 LEFT JOIN {{options}} l
        ON l.object_type = 'contacts' AND l.property = 'lifecyclestage' AND l.value = c.lifecyclestage
 LEFT JOIN {{owners}} o ON o.hubspot_id = c.hubspot_owner_id
-WHERE c.archived IS NOT TRUE
+WHERE c.archived IS NOT TRUE AND c._sdc_deleted_at IS NULL
 """,
 )
 
@@ -151,7 +152,7 @@ LEFT JOIN {{call_contacts}} m ON m.call_id = k.hubspot_id
 LEFT JOIN {{dispositions}} ds ON ds.hubspot_id = k.disposition
 LEFT JOIN {{owners}} o ON o.hubspot_id = k.hubspot_owner_id
 LEFT JOIN {{contacts}} c ON c.hubspot_id = m.contact_id
-WHERE k.archived IS NOT TRUE
+WHERE k.archived IS NOT TRUE AND k._sdc_deleted_at IS NULL
 """,
 )
 

@@ -8,7 +8,14 @@ from collections.abc import Iterable, Iterator, Sequence
 import psycopg2.errors
 from psycopg2.extensions import cursor as Cursor  # noqa: N812
 
-from target_supabase_hybrid.connector import RAW_HASH_COLUMN, TableColumn, qualified, quote
+from target_supabase_hybrid.connector import (
+    RAW_HASH_COLUMN,
+    TABLE_VERSION_SETTING,
+    TableColumn,
+    qualified,
+    quote,
+)
+from target_supabase_hybrid.mappings import DELETED_AT_COLUMN, MERGED_INTO_COLUMN, TABLE_VERSION_COLUMN
 from target_supabase_hybrid.values import replace_lone_surrogates
 
 STAGE_TABLE = "target_supabase_hybrid_stage"
@@ -56,22 +63,65 @@ def has_rows(cur: Cursor, schema: str, table: str) -> bool:
     return bool(row and row[0])
 
 
+def _batch_join(keys: tuple[str, ...]) -> tuple[str, str]:
+    """(`unnest(...) AS b(...)`, the condition matching `t`'s keys to it): the batch's keys as a relation."""
+    probe = ", ".join(f"b{i}" for i in range(len(keys)))
+    match = " AND ".join(f"t.{quote(k)} = b.b{i}" for i, k in enumerate(keys))
+    return f"unnest({', '.join(['%s::text[]'] * len(keys))}) AS b({probe})", match
+
+
+def _key_arrays(batch_keys: Sequence[tuple[str, ...]]) -> list[list[str]]:
+    return [list(column) for column in zip(*batch_keys, strict=True)]
+
+
 def stored_hashes(
     cur: Cursor, schema: str, table: str, keys: tuple[str, ...], batch_keys: Sequence[tuple[str, ...]]
 ) -> dict[tuple[str, ...], str | None]:
-    """`raw_hash` of the rows that already exist for `batch_keys` (an index lookup, no jsonb involved)."""
+    """`raw_hash` of the rows that already exist for `batch_keys` (an index lookup, no jsonb involved); None
+    for retired rows, so that a record seen again revives its row even when unchanged."""
     if not batch_keys:
         return {}
-    probe = ", ".join(f"b{i}" for i in range(len(keys)))
-    match = " AND ".join(f"t.{quote(k)} = b.b{i}" for i, k in enumerate(keys))
+    batch, match = _batch_join(keys)
     cur.execute(
-        f"SELECT {', '.join(f't.{quote(k)}' for k in keys)}, t.{quote(RAW_HASH_COLUMN)}"
-        f" FROM {qualified(schema, table)} AS t"
-        f" JOIN unnest({', '.join(['%s::text[]'] * len(keys))}) AS b({probe}) ON {match}",
-        [list(column) for column in zip(*batch_keys, strict=True)],
+        f"SELECT {', '.join(f't.{quote(k)}' for k in keys)},"
+        f" CASE WHEN t.{quote(DELETED_AT_COLUMN)} IS NULL THEN t.{quote(RAW_HASH_COLUMN)} END"
+        f" FROM {qualified(schema, table)} AS t JOIN {batch} ON {match}",
+        _key_arrays(batch_keys),
     )
     width = len(keys)
     return {tuple(row[:width]): row[width] for row in cur.fetchall()}
+
+
+def set_table_version(cur: Cursor, version: int) -> None:
+    """Rows written in this transaction take `version` as their `_sdc_table_version` (see `connector`)."""
+    cur.execute(table_version_statement(version))
+
+
+def table_version_statement(version: int) -> str:
+    """The `SET LOCAL` of a batch's table version (an int: nothing to quote)."""
+    return f"SET LOCAL {TABLE_VERSION_SETTING} = '{int(version)}'"
+
+
+def stamp_version(
+    cur: Cursor,
+    schema: str,
+    table: str,
+    *,
+    keys: tuple[str, ...],
+    batch_keys: Sequence[tuple[str, ...]],
+    version: int,
+) -> None:
+    """Give the rows of `batch_keys` that this batch did not write (unchanged, or older than stored) the
+    batch's table version: the full sync saw them. One statement per batch, an index probe per key."""
+    if not batch_keys:
+        return
+    batch, match = _batch_join(keys)
+    column = quote(TABLE_VERSION_COLUMN)
+    cur.execute(
+        f"UPDATE {qualified(schema, table)} AS t SET {column} = %s FROM {batch}"
+        f" WHERE {match} AND t.{column} IS DISTINCT FROM %s",
+        [version, *_key_arrays(batch_keys), version],
+    )
 
 
 def stage(cur: Cursor, columns: list[TableColumn], lines: Iterable[bytes]) -> None:
@@ -109,25 +159,54 @@ def copy_new_rows(
 
 
 def upsert(
-    cur: Cursor, schema: str, table: str, keys: tuple[str, ...], columns: list[TableColumn]
+    cur: Cursor,
+    schema: str,
+    table: str,
+    keys: tuple[str, ...],
+    columns: list[TableColumn],
+    *,
+    tracks_merges: bool = False,
+    updated_at: str | None = None,
 ) -> tuple[int, int]:
     """Merge the staging table into the table; return (inserted, updated).
 
     Rows whose stored `raw_hash` equals the staged one are left untouched. A row whose hash differs but whose
     `raw_json` is equal (e.g. stored before `raw_hash` existed) gets its hash and columns refreshed but keeps
-    its `synced_at` and counts as unchanged.
+    its `synced_at` and counts as unchanged. A retired row written again is live again (`synced_at` moves).
+
+    With `updated_at` (the column of the record's modified date) a stored row is never replaced by an older
+    record (a sweep or a late search result may deliver a stale copy; equal dates do update: association
+    edits keep the date), and a row retired by a merge only by a strictly newer one (HubSpot never answers
+    with a merged-away id again, so an equal copy is from before the merge). Such rows count as unchanged.
     """
     names = ", ".join(quote(c.name) for c in columns)
-    updates = ", ".join(f"{quote(c.name)} = EXCLUDED.{quote(c.name)}" for c in columns if c.name not in keys)
+    version, deleted, merged = (
+        quote(c) for c in (TABLE_VERSION_COLUMN, DELETED_AT_COLUMN, MERGED_INTO_COLUMN)
+    )
+    updates = [f"{quote(c.name)} = EXCLUDED.{quote(c.name)}" for c in columns if c.name not in keys]
+    # An incremental record (no version) leaves the version of the full sync that last saw the row.
+    updates += [f"{version} = COALESCE(EXCLUDED.{version}, t.{version})", f"{deleted} = NULL"]
+    if tracks_merges:
+        updates.append(f"{merged} = NULL")
     raw_hash = quote(RAW_HASH_COLUMN)
+    conditions = [f"(t.{raw_hash} IS DISTINCT FROM EXCLUDED.{raw_hash} OR t.{deleted} IS NOT NULL)"]
+    if updated_at:
+        newer = f"EXCLUDED.{quote(updated_at)} > t.{quote(updated_at)}"
+        not_older = f"(EXCLUDED.{quote(updated_at)} >= t.{quote(updated_at)}) IS NOT FALSE"
+        conditions.append(
+            f"CASE WHEN t.{merged} IS NOT NULL THEN {newer} ELSE {not_older} END"
+            if tracks_merges
+            else not_older
+        )
     cur.execute(
         f"""WITH merged AS (
             INSERT INTO {qualified(schema, table)} AS t ({names})
             SELECT {names} FROM {STAGE_TABLE}
-            ON CONFLICT ({", ".join(quote(k) for k in keys)}) DO UPDATE SET {updates},
-                synced_at = CASE WHEN t.raw_json IS DISTINCT FROM EXCLUDED.raw_json THEN now()
+            ON CONFLICT ({", ".join(quote(k) for k in keys)}) DO UPDATE SET {", ".join(updates)},
+                synced_at = CASE WHEN t.raw_json IS DISTINCT FROM EXCLUDED.raw_json
+                                   OR t.{deleted} IS NOT NULL THEN now()
                                  ELSE t.synced_at END
-            WHERE t.{raw_hash} IS DISTINCT FROM EXCLUDED.{raw_hash}
+            WHERE {" AND ".join(conditions)}
             RETURNING (xmax = 0) AS inserted, synced_at = now() AS changed
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted AND changed)

@@ -23,6 +23,22 @@ RECORD_HASH_COLUMN = "_sdc_record_hash"
 RECORD_HASH_SOURCE = "*"
 MAX_IDENTIFIER_LENGTH = 63
 HUBSPOT_OBJECT_FIELDS = ("properties", "updatedAt", "archived")
+# Columns the target keeps on every hybrid table besides the loaded ones: the Singer table version of the
+# full sync that last saw the row, and when the target found the row gone from the source (NULL: live).
+TABLE_VERSION_COLUMN = "_sdc_table_version"
+DELETED_AT_COLUMN = "_sdc_deleted_at"
+# HubSpot object tables also keep the id of the record a row was merged into.
+MERGED_INTO_COLUMN = "merged_into"
+# Where a merged HubSpot record lists the ids it replaced, `;`-joined (shared/hubspot-api.md §10, §13).
+MERGED_IDS_PATH = ("properties", "hs_merged_object_ids")
+KEPT_COLUMNS = (
+    "raw_json",
+    "raw_hash",
+    "synced_at",
+    TABLE_VERSION_COLUMN,
+    DELETED_AT_COLUMN,
+    MERGED_INTO_COLUMN,
+)
 _NOT_IDENTIFIER_CHAR = re.compile(r"[^a-z0-9_]+")
 
 
@@ -59,11 +75,22 @@ class TableMapping:
     columns: tuple[PromotedColumn, ...] = field(default_factory=tuple)
     # The table this stream's name gave it before HubSpot streams defaulted to `hubspot_<type>_raw`.
     legacy_table: str | None = None
+    # Records in HubSpot's object shape, keyed on their `id`: merged records retire the rows they replaced.
+    hubspot: bool = False
 
     @property
     def key_column_names(self) -> tuple[str, ...]:
         """Names of the primary-key columns."""
         return tuple(column for column, _ in self.key_columns)
+
+    @property
+    def tracks_merges(self) -> bool:
+        """Whether the table has `merged_into` and merged records retire the rows of the ids they list."""
+        return self.hubspot and len(self.key_columns) == 1 and self.key_columns[0][1] == "id"
+
+    def promoted(self, source: str, sql_type: str) -> str | None:
+        """The promoted column filled from `source` with `sql_type` (e.g. `updatedAt` as timestamptz)."""
+        return next((c.name for c in self.columns if c.source == source and c.sql_type == sql_type), None)
 
 
 def _p(name: str, prop: str | None = None, sql_type: str = "text", **flags: bool) -> PromotedColumn:
@@ -257,6 +284,12 @@ def resolve_mapping(
         columns = tuple(_column_from_config(c) for c in override["columns"])
     elif "extra_columns" in override:
         columns = default_columns + tuple(_column_from_config(c) for c in override["extra_columns"])
+    taken = sorted({c.name for c in columns} & set(KEPT_COLUMNS))
+    if taken:
+        raise ValueError(
+            f"stream {stream_name!r}: {taken} are columns the target keeps itself; give the promoted"
+            " column another name"
+        )
     keys = tuple(override.get("key") or key_properties)
     if label is not None and keys == label.key_sources:
         key_columns: tuple[tuple[str, str], ...] = label.key_columns
@@ -266,4 +299,6 @@ def resolve_mapping(
         key_columns = tuple((sanitize_identifier(k), k) for k in keys)
     else:
         key_columns = ((RECORD_HASH_COLUMN, RECORD_HASH_SOURCE),)
-    return TableMapping(table=table, key_columns=key_columns, columns=columns, legacy_table=legacy_table)
+    return TableMapping(
+        table=table, key_columns=key_columns, columns=columns, legacy_table=legacy_table, hubspot=hubspot
+    )

@@ -26,6 +26,7 @@ class _Envelope(msgspec.Struct):
     type: str
     stream: str | None = None
     record: msgspec.Raw = msgspec.Raw(b"")  # empty: no record
+    version: int | None = None  # Singer's table version (a full sync's records carry one)
 
 
 _ENVELOPE_DECODER = msgspec.json.Decoder(_Envelope)
@@ -69,14 +70,16 @@ class FastSingerReader(HookedSingerReader):
     """Same messages as the SDK reader (floats as exact `Decimal`), decoded ~2-3x faster.
 
     RECORD lines of `raw_record_streams` go straight to `on_raw_record` with the record as its JSON text
-    (`msgspec.Raw`, from a light decode that skips it): no message dict, no generic dispatch.
+    (`msgspec.Raw`, from a light decode that skips it) and the message's table version: no message dict, no
+    generic dispatch.
     """
 
     # Called when processing stops on an exception (the target rolls back its streamed batches).
     on_failure: t.Callable[[], None] | None = None
-    # Streams whose records the target takes as JSON text, and where it takes them (stream, record text).
+    # Streams whose records the target takes as JSON text, and where it takes them (stream, record text,
+    # version).
     raw_record_streams: t.AbstractSet[str] = frozenset()
-    on_raw_record: t.Callable[[str, msgspec.Raw], None] | None = None
+    on_raw_record: t.Callable[[str, msgspec.Raw, int | None], None] | None = None
 
     @override
     def process_lines(
@@ -121,11 +124,12 @@ class FastSingerReader(HookedSingerReader):
         stats["RECORD"] += raw_records
         return stats
 
-    def _raw_record(self, line: str | bytes) -> tuple[str, msgspec.Raw] | None:
-        """(stream, record text) when `line` is a RECORD of a raw stream, else None (decoded in full then)."""
+    def _raw_record(self, line: str | bytes) -> tuple[str, msgspec.Raw, int | None] | None:
+        """(stream, record text, version) when `line` is a RECORD of a raw stream, else None (decoded in full
+        then; a version that is not an integer, too)."""
         try:
             envelope = _ENVELOPE_DECODER.decode(line)
-        except msgspec.DecodeError:
+        except msgspec.DecodeError:  # its subclass ValidationError too
             return None
         stream = envelope.stream
         if (
@@ -134,7 +138,7 @@ class FastSingerReader(HookedSingerReader):
             and stream in self.raw_record_streams
             and _is_utf8(line)  # msgspec does not check the text it skips
         ):
-            return t.cast("str", stream), envelope.record
+            return t.cast("str", stream), envelope.record, envelope.version
         return None
 
     @override

@@ -51,5 +51,9 @@ class RehearsalSink(HybridSink):
         )
 
     @override
+    def activate_version(self, new_version: int) -> None:
+        """Nothing to retire: the rehearsal keeps no rows."""
+
+    @override
     def finish(self, status: str = "success") -> None:
         """No row was kept, so there is none to finish."""

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from target_supabase_hybrid.connector import TableColumn
-from target_supabase_hybrid.mappings import RECORD_HASH_SOURCE, TableMapping
+from target_supabase_hybrid.mappings import MERGED_IDS_PATH, RECORD_HASH_SOURCE, TableMapping
 from target_supabase_hybrid.phones import PhoneNormalizer
 from target_supabase_hybrid.record_views import is_plain, storable_as_received, view_decoder
 from target_supabase_hybrid.values import (
@@ -72,7 +72,13 @@ class RowBuilder:
         self.mapping = mapping
         self._key_sources = tuple(source for _, source in mapping.key_columns)
         self._hash_keyed = self._key_sources == (RECORD_HASH_SOURCE,)
-        key_paths = [(name,) for name in (*required, *(() if self._hash_keyed else self._key_sources))]
+        key_paths: list[tuple[str, ...]] = [
+            (name,) for name in (*required, *(() if self._hash_keyed else self._key_sources))
+        ]
+        # Merged records retire the rows of the ids they list: read with the key, whatever the path.
+        self._tracks_merges = mapping.tracks_merges
+        if self._tracks_merges:
+            key_paths.append(MERGED_IDS_PATH)
         self._key_view = view_decoder(key_paths)
         self._row_view = view_decoder([*key_paths, *(c.source.path for c in columns if c.source)])
         # The objects promoted values are read from, fetched once per record: () is the record itself,
@@ -107,6 +113,15 @@ class RowBuilder:
         except msgspec.ValidationError:  # not an object, or `properties` is not one, say
             view = _JSON_DECODER.decode(data)
         return view, data, is_plain(data)
+
+    def merged_ids(self, fields: dict[str, Any]) -> list[str]:
+        """The ids a merged HubSpot record replaced (`hs_merged_object_ids`, `;`-joined; none elsewhere)."""
+        if not self._tracks_merges:
+            return []
+        value = dig(fields, MERGED_IDS_PATH)
+        if value.__class__ is not str or not value:
+            return []
+        return [part for part in (piece.strip() for piece in value.split(";")) if part]
 
     def serialize(self, record: dict[str, Any]) -> Serialized:
         """Key and hash a record given as a dict, serialised once as compact JSON."""

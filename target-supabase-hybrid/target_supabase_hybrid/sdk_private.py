@@ -3,8 +3,10 @@
 The SDK classes the target builds on, with the private parts it relies on turned into public methods, so that
 no private name of the SDK appears anywhere else in the package. singer-sdk 0.54.9 has no public hook for:
 
-- how a RECORD or a STATE message is handled: `BaseSingerReader.process_lines` (final) dispatches them to
-  `Target._process_record_message` and `Target._process_state_message`;
+- how a RECORD, a STATE or an ACTIVATE_VERSION message is handled: `BaseSingerReader.process_lines` (final)
+  dispatches them to `Target._process_record_message`, `Target._process_state_message` and
+  `Target._process_activate_version_message` (whose warning about `_sdc_*` metadata columns does not apply
+  to this target);
 - what happens before a STATE is written: `Target.drain_all` (final) calls `Target._write_state_message`;
 - the age of the records the sinks hold: `Target._max_record_age_in_minutes` and the drain that the SDK's
   record path triggers from it, `Target._handle_max_record_age`;
@@ -16,6 +18,8 @@ no private name of the SDK appears anywhere else in the package. singer-sdk 0.54
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from singer_sdk.io_base import SingerReader
 from singer_sdk.sinks import BatchSink
@@ -30,8 +34,13 @@ class HookedTarget(Target):
         """Take a RECORD on the target's own path; False leaves it to the SDK's (the default)."""
         return False
 
-    def state_received(self, state: dict) -> None:
-        """Called after each STATE message is taken in (the SDK holds `state` as the state to write next)."""
+    def record_version(self, stream_name: str, version: Any) -> None:
+        """Called before each RECORD message is handled, on either path, with its Singer table version (None
+        when it has none): the SDK passes the version on only as a record metadata column."""
+
+    def state_received(self, state: Any) -> None:
+        """Called after each STATE message is taken in, with its value (the SDK holds it as the state to write
+        next)."""
 
     def before_state_written(self) -> None:
         """Called before a STATE is written: everything that state covers must be committed on return."""
@@ -40,9 +49,15 @@ class HookedTarget(Target):
         """A RECORD message: on the target's own path when `take_record` takes it, else on the SDK's."""
         stream_name = message_dict.get("stream")
         record = message_dict.get("record")
-        if isinstance(stream_name, str) and record is not None and self.take_record(stream_name, record):
-            return
+        if isinstance(stream_name, str):
+            self.record_version(stream_name, message_dict.get("version"))
+            if record is not None and self.take_record(stream_name, record):
+                return
         super()._process_record_message(message_dict)
+
+    def process_activate_version_message(self, message_dict: dict) -> None:
+        """An ACTIVATE_VERSION message; by default the SDK's handling (each sink's `activate_version`)."""
+        super()._process_activate_version_message(message_dict)
 
     def drain_if_records_too_old(self) -> None:
         """Drain every sink when the oldest record held is older than the SDK's limit (five minutes): what the
@@ -61,7 +76,11 @@ class HookedTarget(Target):
     @override
     def _process_state_message(self, message_dict: dict) -> None:
         super()._process_state_message(message_dict)
-        self.state_received(message_dict["value"])
+        self.state_received(message_dict.get("value"))
+
+    @override
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        self.process_activate_version_message(message_dict)
 
     @override
     def _write_state_message(self, state: dict) -> None:

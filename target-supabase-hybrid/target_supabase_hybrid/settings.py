@@ -178,6 +178,26 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "hard_delete",
+        th.BooleanType,
+        default=False,
+        title="Hard delete",
+        description=(
+            "When a complete full sync retires the rows it did not see (objects HubSpot deleted for good or"
+            " merged away), DELETE them instead of setting `_sdc_deleted_at`; rows retired earlier go too."
+        ),
+    ),
+    th.Property(
+        "process_activate_version_messages",
+        th.BooleanType,
+        default=True,
+        title="Process ACTIVATE_VERSION messages",
+        description=(
+            "Retire the rows a complete full sync did not see when it ends (its ACTIVATE_VERSION message);"
+            " false keeps them live. Merged records retire the rows they replaced either way."
+        ),
+    ),
+    th.Property(
         "state_checkpoint_seconds",
         th.IntegerType(minimum=0),
         default=60,

@@ -15,11 +15,12 @@ from psycopg2.extensions import connection as Connection  # noqa: N812
 from psycopg2.extensions import cursor as Cursor  # noqa: N812
 from typing_extensions import override
 
-from target_supabase_hybrid import connector, loader
+from target_supabase_hybrid import connector, drift, loader, retirement
 from target_supabase_hybrid.backfill import backfill
 from target_supabase_hybrid.batch import PendingBatch
 from target_supabase_hybrid.commit_behind import CommitBehind
 from target_supabase_hybrid.connection import error_line, with_retries
+from target_supabase_hybrid.drift import HubspotCount
 from target_supabase_hybrid.errors import BatchLoadError, TargetError
 from target_supabase_hybrid.mappings import resolve_mapping
 from target_supabase_hybrid.new_destination import check_destination_history
@@ -38,11 +39,11 @@ __all__ = ["BatchLoadError", "HybridSink"]
 
 @dataclass
 class _Committing:
-    """A streamed batch committing in the background (`job`), and what its commit makes true."""
+    """A streamed batch committing in the background (`job`, whose result is the totals its commit makes
+    true), and what its log line needs."""
 
-    job: CommitBehind
+    job: CommitBehind[Totals]
     batch: PendingBatch
-    totals: Totals
     nulls: Counter[str]
     finishing: bool
     started: float
@@ -70,9 +71,12 @@ class HybridSink(HookedBatchSink):
         self._max_size: int | None = None
         super().__init__(target, stream_name, schema, key_properties)
         self.db_schema: str = self.config.get("schema") or "public"
-        self.mapping = resolve_mapping(
-            stream_name, self.key_properties, self.config.get("tables"), self.schema
-        )
+        try:
+            self.mapping = resolve_mapping(
+                stream_name, self.key_properties, self.config.get("tables"), self.schema
+            )
+        except ValueError as exc:
+            raise TargetError(f"tables: {exc}") from None
         self.columns = connector.loaded_columns(self.mapping)
         self.rows = RowBuilder(self.mapping, self.columns, target.phones, self.key_properties)
         self.sync_log = target.sync_log_for(stream_name, self.mapping.table)
@@ -89,6 +93,8 @@ class HybridSink(HookedBatchSink):
         # `mark_drained`): the batches whose COPY `abort_stream` ends.
         self._receiving: PendingBatch | None = None
         self._draining: PendingBatch | None = None
+        # The Singer table version of the records arriving now (None: they carry none).
+        self._version: int | None = None
 
     @property
     @override
@@ -163,12 +169,27 @@ class HybridSink(HookedBatchSink):
                 dict(failed),
             )
 
+    def expect_version(self, version: Any) -> None:
+        """The next record's Singer table version: a batch holds records of one version (its transaction
+        stamps them with it), so a batch of another version is committed first."""
+        if version is not None and type(version) is not int:
+            raise TargetError(
+                f"stream {self.stream_name!r}: a RECORD message has version {version!r}; Singer table"
+                " versions are integers"
+            )
+        if version == self._version:
+            return
+        if self.current_size:
+            self.target.drain_one(self)
+        self._version = version
+
     @override
     def start_batch(self, context: dict) -> None:
         # The table was empty when this sink started: every key is expected to be new, so each record's line
         # is built on arrival and streamed into a COPY straight into the table while the batch is read.
         eager = not self._table_had_rows
-        self._receiving = context["pending"] = PendingBatch(eager, self._open_stream() if eager else None)
+        stream = self._open_stream() if eager else None
+        self._receiving = context["pending"] = PendingBatch(eager, stream, self._version)
 
     @override
     def start_drain(self) -> dict:
@@ -204,6 +225,9 @@ class HybridSink(HookedBatchSink):
     def _add(
         self, batch: PendingBatch, serialized: Serialized, record: dict[str, Any], *, plain: bool = False
     ) -> None:
+        merged = self.rows.merged_ids(record)
+        if merged:
+            batch.add_merge(serialized.key[0], merged)
         if batch.eager:
             failed: list[str] = []
             line = self.rows.copy_line(record, serialized, failed, plain=plain)
@@ -231,13 +255,14 @@ class HybridSink(HookedBatchSink):
                 nulls=nulls,
             )
             status = "success" if finishing else "running"
-            job = CommitBehind(
-                stream,
-                lambda cur: self.sync_log.write(cur, totals, status),
-                self.target.commits,
-                self.stream_name,
-            )
-            self._committing = _Committing(job, batch, totals, nulls, finishing, started)
+
+            def finish(cur: Cursor) -> Totals:
+                final = totals.plus_retired(merged=self._retire_merged(cur, batch))
+                self.sync_log.write(cur, final, status)
+                return final
+
+            job = CommitBehind(stream, finish, self.target.commits, self.stream_name)
+            self._committing = _Committing(job, batch, nulls, finishing, started)
             self._conn, self._spare_conn = self._spare_conn, None  # the job keeps the stream's connection
             self.target.commit_started(self)
             return
@@ -260,11 +285,11 @@ class HybridSink(HookedBatchSink):
             return
         batch = committing.batch
         error = committing.job.wait()
-        if error is None:
+        if error is None and committing.job.result is not None:
             self._spare_conn = committing.job.connection
             batch.streamed = True
             self._committed(
-                batch, committing.totals, committing.nulls, committing.finishing, committing.started
+                batch, committing.job.result, committing.nulls, committing.finishing, committing.started
             )
             return
         _discard(committing.job.connection)
@@ -288,12 +313,12 @@ class HybridSink(HookedBatchSink):
         committing = self._take_committing()
         if committing is None:
             return
-        if committing.job.wait() is None:
+        if committing.job.wait() is None and committing.job.result is not None:
             self._spare_conn = committing.job.connection
             committing.batch.streamed = True
             self._committed(
                 committing.batch,
-                committing.totals,
+                committing.job.result,
                 committing.nulls,
                 committing.finishing,
                 committing.started,
@@ -330,6 +355,8 @@ class HybridSink(HookedBatchSink):
         except psycopg2.Error:
             return None  # the buffered path connects again, with retries and a recorded failure
         prelude = ["SET LOCAL synchronous_commit = off"] if self.config.get("synchronous_commit_off") else []
+        if self._version is not None:
+            prelude.append(loader.table_version_statement(self._version))
         statement = loader.copy_statement(self.db_schema, self.mapping.table, self.columns)
         return StreamedCopy(conn, statement, prelude, name=self.stream_name)
 
@@ -374,6 +401,8 @@ class HybridSink(HookedBatchSink):
         with conn.cursor() as cur:
             if self.config.get("synchronous_commit_off"):
                 cur.execute("SET LOCAL synchronous_commit = off")
+            if batch.version is not None:
+                loader.set_table_version(cur, batch.version)
             if batch.eager:
                 nulls = batch.conversion_nulls()
                 inserted, updated = self._write_rows(
@@ -382,6 +411,7 @@ class HybridSink(HookedBatchSink):
                     batch.distinct,
                     direct=not (batch.repeated_key or batch.keys_exist),
                 )
+                existed = list(batch.lines) if inserted < batch.distinct else []
             else:
                 stored = loader.stored_hashes(
                     cur,
@@ -397,15 +427,33 @@ class HybridSink(HookedBatchSink):
                     return self._lines_from_json(changed, nulls)
 
                 inserted, updated = self._write_rows(cur, lines, len(changed), direct=not stored)
+                existed = list(stored)
+            if batch.version is not None:  # rows the full sync saw but did not write carry its version too
+                loader.stamp_version(
+                    cur,
+                    self.db_schema,
+                    self.mapping.table,
+                    keys=self.mapping.key_column_names,
+                    batch_keys=existed,
+                    version=batch.version,
+                )
             totals = self.sync_log.totals.plus(
                 received=batch.received,
                 inserted=inserted,
                 updated=updated,
                 duplicates=batch.duplicates,
                 nulls=nulls,
-            )
+            ).plus_retired(merged=self._retire_merged(cur, batch))
             self.sync_log.write(cur, totals, "success" if finishing else "running")
         return totals, nulls
+
+    def _retire_merged(self, cur: Cursor, batch: PendingBatch) -> int:
+        """Retire the rows of the ids that merged records of `batch` replaced (after the batch's own rows are
+        written: a stale copy of an old id in the same batch is retired too); how many."""
+        if not batch.merged_into:
+            return 0
+        key = self.mapping.key_column_names[0]
+        return retirement.retire_merged(cur, self.db_schema, self.mapping.table, key, batch.merged_into)
 
     def _write_rows(
         self, cur: Cursor, lines: Callable[[], Iterable[bytes]], count: int, *, direct: bool
@@ -418,7 +466,13 @@ class HybridSink(HookedBatchSink):
             return count, 0
         loader.stage(cur, self.columns, lines())
         return loader.upsert(
-            cur, self.db_schema, self.mapping.table, self.mapping.key_column_names, self.columns
+            cur,
+            self.db_schema,
+            self.mapping.table,
+            self.mapping.key_column_names,
+            self.columns,
+            tracks_merges=self.mapping.tracks_merges,
+            updated_at=self.mapping.promoted("updatedAt", "timestamptz") if self.mapping.hubspot else None,
         )
 
     def _lines_from_json(self, entries: list[Serialized], nulls: Counter[str]) -> Iterator[bytes]:
@@ -451,6 +505,95 @@ class HybridSink(HookedBatchSink):
             f"loaded (nothing from this batch was committed and no state covering it is emitted)"
             f"{f' [SQLSTATE {code}]' if code else ''}: {message}"
         ) from None
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        """A full sync that read everything stamped its rows with `new_version`: retire the rows it did not
+        see (soft-delete, or DELETE with `hard_delete`), once every record before this message is committed.
+
+        Not in a table several streams write: one stream's full sync has not seen the others' rows.
+        """
+        if type(new_version) is not int:
+            raise TargetError(
+                f"stream {self.stream_name!r}: ACTIVATE_VERSION has version {new_version!r}; Singer table"
+                " versions are integers"
+            )
+        self.target.drain_one(self)
+        self.settle()
+        writers = self.target.other_writers(self)
+        hard_delete = bool(self.config.get("hard_delete"))
+
+        def retire(conn: Connection) -> tuple[Totals, list[str]]:
+            with conn.cursor() as cur:
+                others = writers or retirement.other_streams(
+                    cur, self.db_schema, self.mapping.table, self.stream_name
+                )
+                if others:
+                    return self.sync_log.totals, others
+                count = retirement.retire_unseen(
+                    cur, self.db_schema, self.mapping.table, new_version, hard_delete=hard_delete
+                )
+                totals = self.sync_log.totals.plus_retired(retired=count)
+                self.sync_log.write(cur, totals, self.sync_log.status)
+            return totals, []
+
+        totals, others = self._guarded(lambda: self._transaction(retire), received=0)
+        if others:
+            self.logger.warning(
+                "Stream %s: its full sync is complete, but table %s is also written by %s: rows it did not"
+                " see are not retired (give each stream its own table to have them retired)",
+                self.stream_name,
+                self.mapping.table,
+                others,
+            )
+            return
+        retired = totals.retired - self.sync_log.totals.retired
+        self.sync_log.committed(totals, self.sync_log.status)
+        self.logger.info(
+            "Stream %s: full sync complete (table version %d); %d rows of %s it did not see %s",
+            self.stream_name,
+            new_version,
+            retired,
+            self.mapping.table,
+            "deleted (hard_delete)" if hard_delete else "marked _sdc_deleted_at",
+        )
+
+    def record_drift(self, count: HubspotCount) -> None:
+        """Put HubSpot's count of live objects beside the table's live rows in `sync_logs`; warn when they
+        differ by more than what changed while the run went on. Never fails the run (its state is out)."""
+        archived = self.mapping.promoted("archived", "boolean") if self.mapping.hubspot else None
+
+        def compare(conn: Connection) -> tuple[int, str | None]:
+            with conn.cursor() as cur:
+                if not drift.is_this_runs(count, self.sync_log.previous_run_ended(cur)):
+                    return 0, None
+                live = retirement.live_rows(cur, self.db_schema, self.mapping.table, archived)
+                status = drift.status(count, live, self.sync_log.totals.changed)
+                self.sync_log.write_drift(cur, count.live, live, status)
+            return live, status
+
+        try:
+            table_live, status = self._transaction(compare)
+        except psycopg2.Error as exc:
+            self.logger.warning(
+                "Stream %s: drift not checked (%s)",
+                self.stream_name,
+                self.target.connections.scrub(error_line(exc)),
+            )
+            return
+        if status == drift.DRIFT:
+            self.logger.warning(
+                "Stream %s: table %s has %d live rows but HubSpot counts %d live objects (drift %+d, more"
+                " than the %d changes made while this run went on explain). Rows were deleted behind the"
+                " pipeline's back, or HubSpot deleted objects for good; run a full refresh (meltano run"
+                " --full-refresh ...) to converge",
+                self.stream_name,
+                self.mapping.table,
+                table_live,
+                count.live,
+                table_live - count.live,
+                count.recent + self.sync_log.totals.changed,
+            )
 
     def finish(self, status: str = "success") -> None:
         """Mark the stream's log row final (used when no batch was pending at the end of input)."""

@@ -11,6 +11,7 @@ import os
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from psycopg2.extensions import cursor as Cursor  # noqa: N812
 
@@ -40,6 +41,8 @@ class Totals:
     duplicates: int = 0
     batches: int = 0
     conversion_nulls: Counter[str] = field(default_factory=Counter)
+    retired: int = 0  # rows a complete full sync did not see, retired (or deleted)
+    merged: int = 0  # rows of ids that merged records replaced, retired
 
     def plus(
         self, *, received: int, inserted: int, updated: int, duplicates: int, nulls: Counter[str]
@@ -55,6 +58,15 @@ class Totals:
             batches=self.batches + 1,
             conversion_nulls=self.conversion_nulls + nulls,
         )
+
+    def plus_retired(self, *, retired: int = 0, merged: int = 0) -> Totals:
+        """These totals with more rows retired."""
+        return replace(self, retired=self.retired + retired, merged=self.merged + merged)
+
+    @property
+    def changed(self) -> int:
+        """Rows this run wrote or retired."""
+        return self.inserted + self.updated + self.retired + self.merged
 
 
 class SyncLog:
@@ -89,7 +101,8 @@ class SyncLog:
         cur.execute(
             f"""UPDATE {self.relation} SET records_received = %s, records_inserted = %s,
                 records_updated = %s, records_unchanged = %s, records_failed = %s, duplicates_merged = %s,
-                batches = %s, conversion_nulls = %s, conversion_nulls_by_column = %s, status = %s,
+                batches = %s, conversion_nulls = %s, conversion_nulls_by_column = %s,
+                records_retired = %s, records_merged = %s, status = %s,
                 error = COALESCE(%s, error),
                 finished_at = CASE WHEN %s THEN clock_timestamp() END,
                 duration_seconds = CASE WHEN %s THEN EXTRACT(EPOCH FROM clock_timestamp() - started_at) END
@@ -104,6 +117,8 @@ class SyncLog:
                 totals.batches,
                 sum(totals.conversion_nulls.values()),
                 json.dumps(dict(totals.conversion_nulls)),
+                totals.retired,
+                totals.merged,
                 status,
                 error[:MAX_ERROR_CHARS] if error else None,
                 final,
@@ -112,6 +127,23 @@ class SyncLog:
                 self.stream,
             ),
         )
+
+    def write_drift(self, cur: Cursor, hubspot_live: int, table_live: int, status: str) -> None:
+        """Record HubSpot's count of live objects beside the table's live rows, and whether they disagree."""
+        cur.execute(
+            f"""UPDATE {self.relation} SET hubspot_live = %s, table_live = %s, drift = %s, drift_status = %s
+            WHERE run_id = %s AND stream = %s""",
+            (hubspot_live, table_live, table_live - hubspot_live, status, str(self.run_id), self.stream),
+        )
+
+    def previous_run_ended(self, cur: Cursor) -> datetime | None:
+        """When the stream's latest earlier run ended (None: none did)."""
+        cur.execute(
+            f"SELECT max(finished_at) FROM {self.relation} WHERE stream = %s AND run_id <> %s",
+            (self.stream, str(self.run_id)),
+        )
+        row = cur.fetchone()
+        return row[0] if row else None
 
     def committed(self, totals: Totals, status: str = "running") -> None:
         """Remember what the database now holds."""

@@ -8,18 +8,20 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 import psycopg2
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TargetCapabilities
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
-from target_supabase_hybrid import interrupts, label_views, settings, views
+from target_supabase_hybrid import drift, interrupts, label_views, settings, views
 from target_supabase_hybrid.connection import ConnectionFactory, error_line, with_retries
 from target_supabase_hybrid.errors import Interrupted, TargetError
+from target_supabase_hybrid.mappings import DEFAULT_MAPPINGS, sanitize_identifier
 from target_supabase_hybrid.new_destination import check_destination_has_runs, streams_with_bookmarks
 from target_supabase_hybrid.phones import PhoneNormalizer
 from target_supabase_hybrid.reader import FastSingerReader, bulk_gc, decode_json
@@ -55,6 +57,12 @@ class TargetSupabaseHybrid(HookedTarget):
     config_jsonschema = CONFIG_SCHEMA
     default_sink_class = HybridSink
     message_reader_class = FastSingerReader
+    # ACTIVATE_VERSION retires the rows a complete full sync did not see; `hard_delete` deletes them.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        *HookedTarget.capabilities,
+        PluginCapabilities.ACTIVATE_VERSION,
+        TargetCapabilities.HARD_DELETE,
+    ]
 
     @classmethod
     @override
@@ -95,6 +103,8 @@ class TargetSupabaseHybrid(HookedTarget):
             self.message_reader.on_raw_record = self._process_raw_record
         self.run_id = uuid.uuid4()
         self.is_finishing = False
+        # HubSpot's count of live objects per stream, from the latest STATE that recorded one in this run.
+        self._counts: dict[str, drift.HubspotCount] = {}
         self._sync_logs: dict[str, SyncLog] = {}
         self._finished_streams: set[str] = set()
         self._database_checked = False
@@ -176,6 +186,25 @@ class TargetSupabaseHybrid(HookedTarget):
     def is_shared_table(self, sink: HybridSink) -> bool:
         """Whether several streams of this run write `sink`'s table."""
         return (sink.db_schema, sink.mapping.table) in self._shared_tables
+
+    def other_writers(self, sink: HybridSink) -> list[str]:
+        """Other streams that write `sink`'s table in this run, or would by the settings (`tables.<stream>.
+        table`, or a HubSpot stream's default table); `sync_logs` tells those of earlier runs."""
+        table = (sink.db_schema, sink.mapping.table)
+        writers = {
+            other.stream_name
+            for other in self._every_sink.values()
+            if isinstance(other, HybridSink) and (other.db_schema, other.mapping.table) == table
+        }
+        tables = self.config.get("tables") or {}
+        for stream, mapping in tables.items():
+            named = isinstance(mapping, dict) and mapping.get("table")
+            if named and sanitize_identifier(str(named)) == sink.mapping.table:
+                writers.add(stream)
+        for stream, (default_table, _) in DEFAULT_MAPPINGS.items():
+            if default_table == sink.mapping.table and not (tables.get(stream) or {}).get("table"):
+                writers.add(stream)
+        return sorted(writers - {sink.stream_name})
 
     def abort_streams(self) -> None:
         """Roll back every streamed batch still open: whatever stopped the run, none of them may commit."""
@@ -293,6 +322,34 @@ class TargetSupabaseHybrid(HookedTarget):
         )
 
     @override
+    def record_version(self, stream_name: str, version: Any) -> None:
+        maps = self.mapper.stream_maps.get(stream_name) or ()
+        for stream_map in maps:
+            sink = self._sinks.get(stream_map.stream_alias)
+            if isinstance(sink, HybridSink):
+                sink.expect_version(version)
+
+    @override
+    def process_activate_version_message(self, message_dict: dict) -> None:
+        """Each sink of the stream retires the rows the full sync did not see (unless
+        `process_activate_version_messages` is false)."""
+        stream_name = message_dict.get("stream")
+        maps = self.mapper.stream_maps.get(stream_name) if isinstance(stream_name, str) else None
+        if not maps:
+            self.logger.warning("ACTIVATE_VERSION for stream %r before its SCHEMA: ignored", stream_name)
+            return
+        for stream_map in maps:
+            sink = self.get_sink(stream_map.stream_alias)
+            if not sink.process_activate_version_messages:
+                self.logger.info(
+                    "Stream %s: ACTIVATE_VERSION ignored (process_activate_version_messages is false): rows"
+                    " the full sync did not see stay live",
+                    stream_map.stream_alias,
+                )
+                continue
+            sink.activate_version(message_dict.get("version"))  # type: ignore[arg-type] # checked by the sink
+
+    @override
     def take_record(self, stream_name: str, record: dict) -> bool:
         """Hand records to their sink without the SDK's per-record copy and timestamp parsing.
 
@@ -310,12 +367,19 @@ class TargetSupabaseHybrid(HookedTarget):
         self._after_record(sink)
         return True
 
-    def _process_raw_record(self, stream_name: str, raw: msgspec.Raw) -> None:
+    def _process_raw_record(self, stream_name: str, raw: msgspec.Raw, version: int | None) -> None:
         """A RECORD of a stream in the reader's `raw_record_streams`, its record still as JSON text."""
         sink = self._sinks.get(stream_name)
         if not isinstance(sink, HybridSink):  # not expected: the set is kept in step on each SCHEMA
-            self.process_record_message({"type": "RECORD", "stream": stream_name, "record": decode_json(raw)})
+            message = {
+                "type": "RECORD",
+                "stream": stream_name,
+                "record": decode_json(raw),
+                "version": version,
+            }
+            self.process_record_message(message)
             return
+        sink.expect_version(version)
         sink.process_raw_record(raw, sink.batch_context())
         self._after_record(sink)
 
@@ -328,8 +392,9 @@ class TargetSupabaseHybrid(HookedTarget):
         self.drain_if_records_too_old()
 
     @override
-    def state_received(self, state: dict) -> None:
-        """Checkpoint periodically: commit everything received so far, then emit this STATE.
+    def state_received(self, state: Any) -> None:
+        """Keep HubSpot's counts this run recorded; checkpoint periodically: commit everything received so
+        far, then emit this STATE.
 
         The first STATE, when it comes before any SCHEMA, is the tap's input state (see `new_destination`).
 
@@ -342,6 +407,7 @@ class TargetSupabaseHybrid(HookedTarget):
             if self.resumed_streams and self.config.get("check_new_destination", True):
                 self._check_new_destination()
         self._state_seen = True
+        self._counts.update(drift.counts_in(state))
         interval = self.config.get("state_checkpoint_seconds", 60)
         if self.seconds_since_full_drain >= interval:
             self.drain_all()
@@ -362,6 +428,10 @@ class TargetSupabaseHybrid(HookedTarget):
             if isinstance(sink, HybridSink) and sink.sync_log.status == "running":
                 sink.finish()
                 sink.clean_up()
+        for sink in sinks:
+            count = self._counts.get(sink.stream_name)
+            if count is not None and type(sink) is HybridSink and not self.other_writers(sink):
+                sink.record_drift(count)
         loaded = any(not isinstance(sink, RehearsalSink) for sink in sinks)
         if loaded and self.config.get("create_views", True):
             views.create_views(self.connections, self.db_schema, self.logger)

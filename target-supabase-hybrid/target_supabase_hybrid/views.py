@@ -2,8 +2,9 @@
 
 A phone that matches several contacts is reported (`phone_ambiguous`, contact NULL), never guessed.
 Inbound calls match on the caller's number, all others on the number dialled. A call associated with several
-contacts gets the one whose number it dialled (or came from), else the lowest id. Archived calls are left out;
-archived contacts match nothing.
+contacts gets the one whose number it dialled (or came from), else the lowest id. Archived and retired calls
+are left out; archived and retired contacts match nothing, except that a contact merged into another
+(`merged_into`, chains followed) stands for the contact it was merged into, by association and by phone.
 """
 
 from __future__ import annotations
@@ -24,11 +25,27 @@ _VIEW_SHAPE = ("call_id", "contact_id", "match_rule", "candidates", "matched_pho
 
 _VIEW_SQL = """
 CREATE OR REPLACE VIEW {view} WITH (security_invoker = true) AS
-WITH calls AS (
+WITH RECURSIVE calls AS (
     SELECT c.*, CASE WHEN upper(c.direction) = 'INBOUND' THEN c.call_from_number_e164
                      ELSE c.call_to_number_e164 END AS counterpart_e164
     FROM {calls} c
-    WHERE c.archived IS NOT TRUE
+    WHERE c.archived IS NOT TRUE AND c._sdc_deleted_at IS NULL
+),
+merge_chain AS (
+    SELECT hubspot_id AS id, merged_into AS contact_id, 1 AS depth
+    FROM {contacts} WHERE merged_into IS NOT NULL
+    UNION ALL
+    SELECT m.id, ct.merged_into, m.depth + 1
+    FROM merge_chain m JOIN {contacts} ct ON ct.hubspot_id = m.contact_id
+    WHERE ct.merged_into IS NOT NULL AND m.depth < 250
+),
+resolved AS (
+    SELECT hubspot_id AS id, hubspot_id AS contact_id FROM {contacts}
+    WHERE archived IS NOT TRUE AND _sdc_deleted_at IS NULL
+    UNION ALL
+    SELECT m.id, m.contact_id FROM merge_chain m
+    JOIN {contacts} ct ON ct.hubspot_id = m.contact_id
+    WHERE ct.archived IS NOT TRUE AND ct._sdc_deleted_at IS NULL
 ),
 by_association AS (
     SELECT c.hubspot_id AS call_id,
@@ -40,15 +57,16 @@ by_association AS (
     CROSS JOIN LATERAL jsonb_array_elements_text(
         CASE WHEN jsonb_typeof(c.raw_json -> 'associations' -> 'contacts') = 'array'
              THEN c.raw_json -> 'associations' -> 'contacts' ELSE '[]'::jsonb END) AS a(contact_id)
-    JOIN {contacts} ct ON ct.hubspot_id = a.contact_id AND ct.archived IS NOT TRUE
+    JOIN resolved r ON r.id = a.contact_id
+    JOIN {contacts} ct ON ct.hubspot_id = r.contact_id
     GROUP BY c.hubspot_id
 ),
 contact_phones AS (
-    SELECT phone_e164 AS e164, hubspot_id FROM {contacts}
-    WHERE phone_e164 IS NOT NULL AND archived IS NOT TRUE
+    SELECT ct.phone_e164 AS e164, r.contact_id AS hubspot_id
+    FROM {contacts} ct JOIN resolved r ON r.id = ct.hubspot_id WHERE ct.phone_e164 IS NOT NULL
     UNION
-    SELECT mobilephone_e164, hubspot_id FROM {contacts}
-    WHERE mobilephone_e164 IS NOT NULL AND archived IS NOT TRUE
+    SELECT ct.mobilephone_e164, r.contact_id
+    FROM {contacts} ct JOIN resolved r ON r.id = ct.hubspot_id WHERE ct.mobilephone_e164 IS NOT NULL
 ),
 by_phone AS (
     SELECT c.hubspot_id AS call_id, min(p.hubspot_id) AS contact_id,

@@ -183,3 +183,56 @@ def test_given_a_new_schema_with_the_old_state_then_meltano_run_stops_and_a_full
     )
 
     assert_database_equals_portal(portal, f"{database_url}?options=-csearch_path%3Dhubspot")
+
+
+def contacts_log(database_url: str, meltano_run_id: str) -> dict[str, Any]:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT status, records_retired, drift, drift_status FROM sync_logs"
+            " WHERE meltano_run_id = %s AND stream = 'contacts'",
+            (meltano_run_id,),
+        )
+        row = cur.fetchone()
+    assert row is not None
+    return dict(zip(("status", "retired", "drift", "drift_status"), row, strict=True))
+
+
+def live_contacts(database_url: str) -> set[str]:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT hubspot_id FROM {TABLES['contacts']} WHERE _sdc_deleted_at IS NULL AND NOT archived"
+        )
+        return {row[0] for row in cur.fetchall()}
+
+
+def test_given_objects_hubspot_deleted_for_good_then_only_meltano_run_full_refresh_retires_them(
+    repo_project: MeltanoProject, portal: Simulator, database_url: str
+) -> None:
+    env = production_env(portal, database_url)
+    blocks = ("tap-hubspot-raw", "target-supabase-hybrid")
+    repo_project.run_pipeline(env, "--full-refresh", *blocks)  # other tests' state is for another database
+    contacts = {str(i) for i in portal.portal.iter_ids("contacts")}
+    gone = sorted(contacts, key=int)[-3:]
+    for contact_id in gone:
+        portal.portal.delete_object("contacts", contact_id)  # a GDPR delete: no trace in any endpoint
+    portal.portal.flush_indexing()
+
+    incremental, _ = repo_project.run_pipeline(env, *blocks)
+
+    assert live_contacts(database_url) == contacts
+    assert contacts_log(database_url, incremental) == {
+        "status": "success",
+        "retired": 0,
+        "drift": 3,
+        "drift_status": "drift",
+    }
+
+    full, _ = repo_project.run_pipeline(env, "--full-refresh", *blocks)
+
+    assert live_contacts(database_url) == contacts - set(gone)
+    assert contacts_log(database_url, full) == {
+        "status": "success",
+        "retired": 3,
+        "drift": 0,
+        "drift_status": "ok",
+    }

@@ -32,6 +32,7 @@ from tests.target.singer import hubspot, query, record, schema, state
 PRIVATE_METHODS = [
     (Target, "_process_record_message", ["self", "message_dict"]),
     (Target, "_process_state_message", ["self", "message_dict"]),
+    (Target, "_process_activate_version_message", ["self", "message_dict"]),
     (Target, "_write_state_message", ["self", "state"]),
     (Target, "_handle_max_record_age", ["self"]),
     (BatchSink, "_get_context", ["self", "record"]),
@@ -119,6 +120,9 @@ class ListTarget(HookedTarget):
     def __init__(self) -> None:
         self.taken: list[tuple[str, dict]] = []
         self.events: list[str] = []
+        self.states: list[Any] = []
+        self.versions: list[tuple[str, Any]] = []
+        self.activations: list[dict] = []
         self.out = io.StringIO()
         self.schema_sinks: dict[str, Sink] = {}
         super().__init__(config={})
@@ -129,8 +133,15 @@ class ListTarget(HookedTarget):
         self.taken.append((stream_name, record))
         return True
 
-    def state_received(self, state: dict) -> None:
+    def state_received(self, state: Any) -> None:
         self.events.append(f"state_received {state}")
+        self.states.append(state)
+
+    def record_version(self, stream_name: str, version: Any) -> None:
+        self.versions.append((stream_name, version))
+
+    def process_activate_version_message(self, message_dict: dict) -> None:
+        self.activations.append(message_dict)
 
     def before_state_written(self) -> None:
         self.events.append(f"before_state_written, {len(self.out.getvalue())} chars written")
@@ -195,6 +206,31 @@ def test_state_received_follows_each_state_and_before_state_written_precedes_its
         "before_state_written, 0 chars written",
     ]
     assert target.out.getvalue() == '{"n": 2}\n'
+
+
+def test_state_received_is_given_each_states_value() -> None:
+    target = ListTarget()
+
+    target.feed(schema("sdk"), state({"n": 1}), state({"n": 2}))
+
+    assert target.states == [{"n": 1}, {"n": 2}]
+
+
+def test_record_version_precedes_each_record_on_both_paths_and_activate_version_reaches_its_hook() -> None:
+    target = ListTarget()
+    activation = {"type": "ACTIVATE_VERSION", "stream": "sdk", "version": 7}
+
+    target.feed(
+        schema("own"),
+        schema("sdk"),
+        {**record("own", {"id": "1"}), "version": 7},
+        {**record("sdk", {"id": "2"}), "version": 7},
+        record("sdk", {"id": "3"}),
+        activation,
+    )
+
+    assert target.versions == [("own", 7), ("sdk", 7), ("sdk", None)]
+    assert target.activations == [activation]
 
 
 def test_the_sink_of_a_stream_is_the_one_get_sink_returned_for_its_last_schema() -> None:
