@@ -111,6 +111,7 @@ class TargetSupabaseHybrid(HookedTarget):
         # Streams the input state (the first STATE, before any SCHEMA) says earlier runs loaded.
         self.resumed_streams: frozenset[str] = frozenset()
         self._state_seen = False
+        self._state_unwritten = False  # a STATE was received that no STATE written since covers
         # The sink of each stream (as the SDK's `get_sink` returned it on the stream's last SCHEMA), and every
         # sink of this run, retired ones included.
         self._sinks: dict[str, Sink] = {}
@@ -178,6 +179,7 @@ class TargetSupabaseHybrid(HookedTarget):
     @override
     def before_state_written(self) -> None:
         # A STATE covers every record before it: each batch committing in the background must be committed.
+        self._state_unwritten = False
         with self._committing_lock:
             committing = list(self._committing)
         for sink in committing:
@@ -278,10 +280,15 @@ class TargetSupabaseHybrid(HookedTarget):
             self._check_database()
             self._database_checked = True
         existing = self._sinks.get(stream_name)
-        if schema is not None and existing is None and any(s.current_size for s in self._sinks.values()):
+        if (
+            schema is not None
+            and existing is None
+            and (self._state_unwritten or any(s.current_size for s in self._sinks.values()))
+        ):
             # The first SCHEMA of a stream: taps sync one stream after another, so the streams before it have
-            # ended. Commit their last records and print the state that follows them, so an interruption
-            # from here on keeps every stream already finished.
+            # ended. Commit their last records (an ACTIVATE_VERSION may have committed them already) and
+            # print the state that follows them, so an interruption from here on keeps every stream already
+            # finished.
             self.drain_all()
         # A changed SCHEMA retires the sink until the next full drain; commit its records now so they can
         # never land after (and overwrite) newer records of the same stream.
@@ -407,6 +414,7 @@ class TargetSupabaseHybrid(HookedTarget):
             if self.resumed_streams and self.config.get("check_new_destination", True):
                 self._check_new_destination()
         self._state_seen = True
+        self._state_unwritten = True
         self._counts.update(drift.counts_in(state))
         interval = self.config.get("state_checkpoint_seconds", 60)
         if self.seconds_since_full_drain >= interval:

@@ -134,12 +134,17 @@ def test_given_signal_while_waiting_for_input_then_it_stops_at_once_and_says_int
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("full_sync", [False, True], ids=["incremental", "full-sync-activate-version"])
 def test_given_signal_after_a_stream_ended_then_its_records_and_state_are_kept(
-    database_url: str, tmp_path: Path, signum: int
+    database_url: str, tmp_path: Path, signum: int, full_sync: bool
 ) -> None:
     # Default settings: the periodic checkpoint (60 s) is not what commits contacts here.
     target = RunningTarget.start(tmp_path, {"database_url": database_url})
-    target.send(schema("contacts"), *contacts(0, 10), state({"n": 1}), schema("deals"), *deals(0, 3))
+    ended = [state({"n": 1})]
+    if full_sync:  # tap-hubspot-raw's full sync: ACTIVATE_VERSION (which commits the records), then STATE
+        ended = [{"type": "ACTIVATE_VERSION", "stream": "contacts", "version": 7}, *ended]
+    records = [{**message, "version": 7} if full_sync else message for message in contacts(0, 10)]
+    target.send(schema("contacts"), *records, *ended, schema("deals"), *deals(0, 3))
     wait_until(lambda: target.states == [{"n": 1}], "the state after contacts ended")
     wait_until(
         lambda: scalar(database_url, "SELECT count(*) FROM sync_logs WHERE stream = 'deals'") == 1,
