@@ -105,6 +105,27 @@ class IdSpace:
             self._advanced += kept
             return kept, kept < len(ids), done
 
+    def take_read(self, low: int, ids: list[int]) -> tuple[int, IdRange | None]:
+        """A list page read from ``low`` up returned ``ids`` (ascending): claim what it read of the unclaimed
+        range starting at ``low``. Returns how many of ``ids`` are the reader's (those below the next claim)
+        and the range claimed; (0, None) when that range is gone (search claimed it meanwhile)."""
+        with self._lock:
+            starting = next((r for r in self._free if r.low == low), None)
+            if starting is None:
+                return 0, None
+            kept = 0
+            while kept < len(ids) and ids[kept] < starting.high:
+                kept += 1
+            # Nothing of the page is in the range: the range holds no object (ids ascend with no gaps the
+            # list skips), so the reader takes all of it.
+            high = ids[kept - 1] + 1 if kept else (starting.high if ids else low)
+            if high <= low:
+                return 0, None
+            claim = IdRange(low, high)
+            self._remove(claim)
+            self._advanced += kept
+            return kept, claim
+
     def advanced_below(self, low: int) -> int:
         """How many objects below ``low`` a sequential list took (what a count from ``low`` up misses)."""
         with self._lock:

@@ -64,6 +64,7 @@ class FakeReader:
         self.fail_on = fail_on
         self.calls: Counter[str] = Counter()
         self.returned: Counter[str] = Counter()  # records handed out, per call kind
+        self.emitted: Counter[str] = Counter()  # live records finished for emission, per endpoint
         self._lock = threading.Lock()
 
     def _count(self, kind: str, records: int = 0) -> None:
@@ -108,6 +109,9 @@ class FakeReader:
         return ListPage([self.raw(i, archived=archived) for i in page], following)
 
     def finish_list(self, results: list[Record], *, archived: bool) -> list[Record]:
+        if not archived:
+            with self._lock:
+                self.emitted["list"] += len(results)
         return [{**r, "associations": {}} for r in results]
 
     # Search ---------------------------------------------------------------------------------------
@@ -147,6 +151,8 @@ class FakeReader:
     def finish_search(self, results: list[Record]) -> list[Record]:
         if results:
             self._count("associations")
+        with self._lock:
+            self.emitted["search"] += len(results)
         return [{**r, "associations": {}} for r in results]
 
 

@@ -166,3 +166,17 @@ def test_id_space_claims_are_disjoint_and_cover_everything():
     claim = space.take_top(70, ID_CEILING)
     assert claim == IdRange(70, ID_CEILING)
     assert space.advance([68, 69, 70, 71]) == (2, True, IdRange(0, 70))
+
+
+def test_a_list_read_from_a_ranges_low_end_takes_only_what_is_below_the_next_claim():
+    space = IdSpace()
+    assert space.take_top(70, ID_CEILING) == IdRange(70, ID_CEILING)
+
+    assert space.take_read(0, [5, 6, 7]) == (3, IdRange(0, 8))
+    assert space.take_read(8, [68, 69, 70, 71]) == (2, IdRange(8, 70))  # 70 up is search's
+    assert space.lowest() is None
+    assert space.take_read(8, [9]) == (0, None)  # the range is gone: nothing is the reader's
+
+    space = IdSpace()
+    space.take_top(50, ID_CEILING)
+    assert space.take_read(0, [60, 61]) == (0, IdRange(0, 50))  # no object below the claim: all of it read

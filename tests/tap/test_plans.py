@@ -83,6 +83,20 @@ def test_claims_follow_where_the_objects_are(layout):
     assert requests <= 1.3 * len(reader.live) / 100 + 10  # no more requests than list pages would need
 
 
+@pytest.mark.parametrize("count", [1_000, 6_000])
+def test_list_and_search_workers_share_the_last_stretch_and_meet_without_overlap(count):
+    """Once list claims stop, the list reads what is left from the bottom while search claims it from the
+    top: a small object type is not left to search alone, and no object is read for emission twice."""
+    reader = FakeReader(dense_ids(count), search_latency=0.01, list_latency=0.005)
+
+    batches = run(ParallelFullSync(reader, concurrency=10))
+
+    assert sorted(emitted_ids(batches, archived=False)) == reader.live
+    assert reader.emitted["list"] + reader.emitted["search"] == count
+    assert reader.emitted["list"] >= count // 3
+    assert reader.emitted["search"] >= count // 10
+
+
 def test_an_interrupted_full_sync_reads_only_what_it_had_not_finished():
     reader = FakeReader(sparse_ids(6_000), sparse_ids(60, seed=2))
     first = ParallelFullSync(reader, concurrency=6)

@@ -17,8 +17,9 @@ claim is fixed by *count*, so it holds about the same number of objects however 
   opaque, one list worker pages sequentially from the start and search does the rest.
 - one worker sweeps ``archived=true`` from the list endpoint at the same time.
 
-Once what is left is less than two claims, list workers stop claiming and search finishes in small claims, so
-the workers finish together. Objects above the top found at the start (created meanwhile) are read by a last
+Once what is left is less than two claims, list workers stop claiming: one list worker reads what is left from
+the bottom up (``after`` = the lowest unread id) while search claims it from the top in small claims, so both
+budgets stay busy until the two meet. The first search claim is a single page: its count sizes the others. Objects above the top found at the start (created meanwhile) are read by a last
 list request in id-cursor mode, otherwise by the next incremental run (its window starts before this sync's
 start).
 """
@@ -93,7 +94,9 @@ class ParallelFullSync:
         highest = self.space.highest()
         if highest is None or highest.high != ID_CEILING:  # an earlier attempt read the top already
             self.top_read.set()
-        self._claim_size = RECORDS_PER_CLAIM_MAX
+        # The first claim is one page: it counts the objects, which sizes the rest (a small object type
+        # is then shared with the list workers instead of taken whole by one search claim).
+        self._claim_size = RECORDS_PER_CLAIM_MIN
         self._left = ID_CEILING  # objects not claimed yet, as the last claim's search counted them
         self._search_lock = threading.Lock()  # one claim at a time at each end (each takes a request)
         self._list_lock = threading.Lock()
@@ -159,6 +162,7 @@ class ParallelFullSync:
             self._read_sequentially(page)
         if self.list_cursor == LIST_CURSOR_ID:
             self._claim_list_ranges()
+            self._read_last_stretch()
             self._read_tail()
 
     def _read_sequentially(self, page: ListPage) -> None:
@@ -235,6 +239,26 @@ class ParallelFullSync:
                 break
             after = ids[-1] + 1
         self._emit(self.reader.finish_search(top), done=claim)
+
+    def _read_last_stretch(self) -> None:
+        """Read what list claims left, from the bottom up, while search claims it from the top down in small
+        pieces: the two meet, and both budgets stay busy to the end of the object type."""
+        while (lowest := self.space.lowest()) is not None:
+            self.group.check_stop()
+            page = self.reader.list_page(archived=False, after=str(lowest.low))
+            ids = page.ids
+            if ids and (ids[0] < lowest.low or not _ascending(ids)):
+                raise CursorNotAnIdError(
+                    f"HubSpot's {self.reader.object_type} list cursor after={lowest.low} returned ids out of "
+                    "range or order; set max_concurrency to 1."
+                )
+            kept, done = self.space.take_read(lowest.low, ids)
+            if done is None and not ids:
+                return  # nothing from here up: what is left is search's (and the tail's) to confirm
+            if done is not None:
+                self._emit(self.reader.finish_list(page.results[:kept], archived=False), done=done)
+            if kept == len(ids) and page.after is None:
+                return  # the list's end: the rest of the space (its top) is search's
 
     def _read_tail(self) -> None:
         """Objects above the highest id search knew (created meanwhile, or not indexed yet)."""
