@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import psycopg2
 import psycopg2.extensions
 
-from target_supabase_hybrid.errors import DatabaseSettingError
+from target_supabase_hybrid.errors import DatabaseSettingError, TargetError
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 LOCAL_HOSTADDRS = frozenset({"127.0.0.1", "::1"})
@@ -137,6 +137,16 @@ class ConnectionFactory:
     def check(self) -> None:
         """Connect once: a wrong setting fails here, named, before any input is processed."""
         self.connect().close()
+
+    def check_reachable(self, attempts: int, logger: logging.Logger) -> None:
+        """`check`; a server that is down is retried like a batch, then reported in one line."""
+        try:
+            with_retries(self.check, attempts=attempts, logger=logger, scrubber=self.scrub)
+        except psycopg2.Error as exc:
+            raise TargetError(
+                f"database_url: could not connect to {self.host} ({attempts} attempts): "
+                + self.scrub(error_line(exc))
+            ) from None
 
     def scrub(self, text: str) -> str:
         """`scrub` with this connection's secrets."""

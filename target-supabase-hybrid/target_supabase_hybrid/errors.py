@@ -1,6 +1,6 @@
 """Errors that end a run with their message alone: each says what went wrong and which setting to change.
 
-The CLI logs them as one line and exits non-zero, without a traceback (see `target.run_ends_cleanly`); any
+The CLI logs them as one line and exits non-zero, without a traceback (see `interrupts.run_ends_cleanly`); any
 other exception is a bug and keeps its traceback.
 """
 

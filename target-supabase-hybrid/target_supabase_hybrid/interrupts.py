@@ -7,13 +7,16 @@ back); commits in the sinks' drain threads pass through a gate that closes at th
 
 from __future__ import annotations
 
+import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from target_supabase_hybrid.errors import Interrupted
+from target_supabase_hybrid.connection import error_line
+from target_supabase_hybrid.errors import Interrupted, TargetError
 
 
 class CommitGate:
@@ -64,3 +67,21 @@ def install(gate: CommitGate, record: Callable[[], None]) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, handle)
+
+
+@contextmanager
+def run_ends_cleanly(logger: logging.Logger) -> Iterator[None]:
+    """Errors that say what to fix end the run with their message alone (no traceback), exit status 1;
+    an interruption records itself and exits 128 + the signal number (130 SIGINT, 143 SIGTERM)."""
+    try:
+        yield
+    except Interrupted as exc:
+        try:
+            exc.record()
+        except Exception as failure:  # noqa: BLE001 - the interruption is what the user must hear about
+            logger.warning("Could not mark this run's sync_logs rows 'interrupted': %s", error_line(failure))
+        logger.error("%s", exc)  # noqa: TRY400 - the message is the whole story
+        sys.exit(exc.exit_code)
+    except TargetError as exc:
+        logger.error("%s", exc)  # noqa: TRY400 - the message is the whole story
+        sys.exit(1)

@@ -302,3 +302,17 @@ def resolve_mapping(
     return TableMapping(
         table=table, key_columns=key_columns, columns=columns, legacy_table=legacy_table, hubspot=hubspot
     )
+
+
+def streams_writing_table(tables: Mapping[str, Any], table: str) -> set[str]:
+    """The streams the settings send to `table`: named in `tables.<stream>.table`, or a HubSpot stream's
+    default table that no `tables` entry renames."""
+    writers = set()
+    for stream, mapping in tables.items():
+        named = isinstance(mapping, dict) and mapping.get("table")
+        if named and sanitize_identifier(str(named)) == table:
+            writers.add(stream)
+    for stream, (default_table, _) in DEFAULT_MAPPINGS.items():
+        if default_table == table and not (tables.get(stream) or {}).get("table"):
+            writers.add(stream)
+    return writers

@@ -12,10 +12,17 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from psycopg2.extensions import cursor as Cursor  # noqa: N812
 
+from target_supabase_hybrid.connection import error_line
 from target_supabase_hybrid.connector import SYNC_LOGS_TABLE, qualified
+
+if TYPE_CHECKING:
+    import logging
+
+    from target_supabase_hybrid.connection import ConnectionFactory
 
 # Environment Meltano sets for plugins (or the user sets for `meltano run`): stored when present.
 MELTANO_ENV = {
@@ -127,6 +134,29 @@ class SyncLog:
                 self.stream,
             ),
         )
+
+    def record_failure(
+        self, connections: ConnectionFactory, received: int, message: str, logger: logging.Logger
+    ) -> None:
+        """Best effort, in a transaction of its own: mark the stream `failed` (`partial` if earlier batches
+        committed), with the error and the `received` records that failed."""
+        if not self.opened:  # nothing of this stream was written (e.g. its table was refused)
+            return
+        loaded = self.totals.inserted + self.totals.updated + self.totals.unchanged
+        status = "partial" if loaded else "failed"
+        totals = replace(self.totals, failed=self.totals.failed + received)
+        try:
+            conn = connections.connect()
+            try:
+                with conn, conn.cursor() as cur:
+                    self.write(cur, totals, status, message)
+            finally:
+                conn.close()
+            self.committed(totals, status)
+        except Exception as exc:  # noqa: BLE001 - the original error is what matters to the user
+            logger.warning(
+                "Could not record the failure in sync_logs: %s", connections.scrub(error_line(exc))
+            )
 
     def write_drift(self, cur: Cursor, hubspot_live: int, table_live: int, status: str) -> None:
         """Record HubSpot's count of live objects beside the table's live rows, and whether they disagree."""

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import msgspec
-import psycopg2
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TargetCapabilities
 from singer_sdk.mapper import SameRecordTransform
@@ -19,9 +14,9 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from target_supabase_hybrid import drift, interrupts, label_views, settings, views
-from target_supabase_hybrid.connection import ConnectionFactory, error_line, with_retries
-from target_supabase_hybrid.errors import Interrupted, TargetError
-from target_supabase_hybrid.mappings import DEFAULT_MAPPINGS, sanitize_identifier
+from target_supabase_hybrid.connection import ConnectionFactory
+from target_supabase_hybrid.errors import Interrupted
+from target_supabase_hybrid.mappings import streams_writing_table
 from target_supabase_hybrid.new_destination import check_destination_has_runs, streams_with_bookmarks
 from target_supabase_hybrid.phones import PhoneNormalizer
 from target_supabase_hybrid.reader import FastSingerReader, bulk_gc, decode_json
@@ -30,24 +25,7 @@ from target_supabase_hybrid.sdk_private import HookedTarget
 from target_supabase_hybrid.settings import CONFIG_SCHEMA
 from target_supabase_hybrid.sinks import HybridSink
 from target_supabase_hybrid.sync_log import SyncLog, mark_unfinished
-
-
-@contextmanager
-def run_ends_cleanly(logger: logging.Logger) -> Iterator[None]:
-    """Errors that say what to fix end the run with their message alone (no traceback), exit status 1;
-    an interruption records itself and exits 128 + the signal number (130 SIGINT, 143 SIGTERM)."""
-    try:
-        yield
-    except Interrupted as exc:
-        try:
-            exc.record()
-        except Exception as failure:  # noqa: BLE001 - the interruption is what the user must hear about
-            logger.warning("Could not mark this run's sync_logs rows 'interrupted': %s", error_line(failure))
-        logger.error("%s", exc)  # noqa: TRY400 - the message is the whole story
-        sys.exit(exc.exit_code)
-    except TargetError as exc:
-        logger.error("%s", exc)  # noqa: TRY400 - the message is the whole story
-        sys.exit(1)
+from target_supabase_hybrid.table_sink import TableSink
 
 
 class TargetSupabaseHybrid(HookedTarget):
@@ -67,7 +45,7 @@ class TargetSupabaseHybrid(HookedTarget):
     @classmethod
     @override
     def invoke(cls, **kwargs: Any) -> None:
-        with run_ends_cleanly(cls.logger):
+        with interrupts.run_ends_cleanly(cls.logger):
             super().invoke(**kwargs)
 
     @classmethod
@@ -117,7 +95,7 @@ class TargetSupabaseHybrid(HookedTarget):
         self._sinks: dict[str, Sink] = {}
         self._every_sink: dict[int, Sink] = {}
         # Which sink writes each (schema, table), and tables written by several streams (never streamed into).
-        self._table_writers: dict[tuple[str, str], HybridSink] = {}
+        self._table_writers: dict[tuple[str, str], TableSink] = {}
         self._shared_tables: set[tuple[str, str]] = set()
         # Sinks whose last streamed batch is committing in the background (drains may run in threads).
         self._committing: set[HybridSink] = set()
@@ -149,7 +127,7 @@ class TargetSupabaseHybrid(HookedTarget):
             self._sync_logs[stream] = SyncLog(self.db_schema, self.run_id, stream, table)
         return self._sync_logs[stream]
 
-    def claim_table(self, sink: HybridSink) -> None:
+    def claim_table(self, sink: TableSink) -> None:
         """Register `sink` as its table's writer, before its DDL runs.
 
         A sink streams a batch with its transaction open while input is read; any other statement of this run
@@ -185,27 +163,20 @@ class TargetSupabaseHybrid(HookedTarget):
         for sink in committing:
             sink.settle()
 
-    def is_shared_table(self, sink: HybridSink) -> bool:
+    def is_shared_table(self, sink: TableSink) -> bool:
         """Whether several streams of this run write `sink`'s table."""
         return (sink.db_schema, sink.mapping.table) in self._shared_tables
 
-    def other_writers(self, sink: HybridSink) -> list[str]:
+    def other_writers(self, sink: TableSink) -> list[str]:
         """Other streams that write `sink`'s table in this run, or would by the settings (`tables.<stream>.
         table`, or a HubSpot stream's default table); `sync_logs` tells those of earlier runs."""
         table = (sink.db_schema, sink.mapping.table)
         writers = {
             other.stream_name
             for other in self._every_sink.values()
-            if isinstance(other, HybridSink) and (other.db_schema, other.mapping.table) == table
+            if isinstance(other, TableSink) and (other.db_schema, other.mapping.table) == table
         }
-        tables = self.config.get("tables") or {}
-        for stream, mapping in tables.items():
-            named = isinstance(mapping, dict) and mapping.get("table")
-            if named and sanitize_identifier(str(named)) == sink.mapping.table:
-                writers.add(stream)
-        for stream, (default_table, _) in DEFAULT_MAPPINGS.items():
-            if default_table == sink.mapping.table and not (tables.get(stream) or {}).get("table"):
-                writers.add(stream)
+        writers |= streams_writing_table(self.config.get("tables") or {}, sink.mapping.table)
         return sorted(writers - {sink.stream_name})
 
     def abort_streams(self) -> None:
@@ -216,25 +187,6 @@ class TargetSupabaseHybrid(HookedTarget):
         for sink in {id(s): s for s in sinks}.values():
             if isinstance(sink, HybridSink):
                 sink.abort_stream()
-
-    def record_failure(self, log: SyncLog, received: int, message: str) -> None:
-        """Best effort: mark the stream `failed` (`partial` if earlier batches committed), with the error."""
-        if not log.opened:  # nothing of this stream was written (e.g. its table was refused)
-            return
-        status = "partial" if log.totals.inserted + log.totals.updated + log.totals.unchanged else "failed"
-        totals = type(log.totals)(**{**log.totals.__dict__, "failed": log.totals.failed + received})
-        try:
-            conn = self.connections.connect()
-            try:
-                with conn, conn.cursor() as cur:
-                    log.write(cur, totals, status, message)
-            finally:
-                conn.close()
-            log.committed(totals, status)
-        except Exception as exc:  # noqa: BLE001 - the original error is what matters to the user
-            self.logger.warning(
-                "Could not record the failure in sync_logs: %s", self.connections.scrub(error_line(exc))
-            )
 
     def _check_new_destination(self) -> None:
         """Before anything loads: refuse old state when the destination has no run at all."""
@@ -248,20 +200,7 @@ class TargetSupabaseHybrid(HookedTarget):
             conn.close()
 
     def _check_database(self) -> None:
-        """Connect once; a server that is down is retried like a batch, then reported in one line."""
-        attempts = int(self.config.get("max_retries", 4)) + 1
-        try:
-            with_retries(
-                self.connections.check,
-                attempts=attempts,
-                logger=self.logger,
-                scrubber=self.connections.scrub,
-            )
-        except psycopg2.Error as exc:
-            raise TargetError(
-                f"database_url: could not connect to {self.connections.host} ({attempts} attempts): "
-                + self.connections.scrub(error_line(exc))
-            ) from None
+        self.connections.check_reachable(int(self.config.get("max_retries", 4)) + 1, self.logger)
 
     @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
