@@ -19,9 +19,9 @@ claim is fixed by *count*, so it holds about the same number of objects however 
 
 Once what is left is less than two claims, list workers stop claiming: one list worker reads what is left from
 the bottom up (``after`` = the lowest unread id) while search claims it from the top in small claims, so both
-budgets stay busy until the two meet. The first search claim is a single page: its count sizes the others. Objects above the top found at the start (created meanwhile) are read by a last
-list request in id-cursor mode, otherwise by the next incremental run (its window starts before this sync's
-start).
+budgets stay busy until the two meet. The first search claim is a single page: its count sizes the others.
+Objects above the top found at the start (created meanwhile) are read by a last list request in id-cursor
+mode, otherwise by the next incremental run (its window starts before this sync's start).
 """
 
 from __future__ import annotations
