@@ -97,7 +97,11 @@ def test_parallel_full_sync_respects_the_portal_budget_it_learns_from_headers(ma
     assert_exact(sim, out)
     stats = sim.stats()
     assert stats["concurrent_max"] > 1
-    assert stats["rate_limited"]["total"] <= max(1, stats["total"] // 100)
+    assert stats["rate_limited"]["burst"] <= max(1, stats["total"] // 100)
+    # Search answers carry no rate-limit headers: its window is the configured one, stretched 0.1 s because
+    # HubSpot counts arrivals; a first request that opens its connection can arrive later than that, and its
+    # 429 costs a one-second pause. A handful would mean the margin is wrong.
+    assert stats["rate_limited"]["search"] <= 2
 
 
 def test_association_calls_have_their_own_budget_and_are_not_throttled_by_the_burst_one(make_simulator):
