@@ -117,6 +117,8 @@ def test_given_two_portals_in_parallel_and_system_db_in_postgres_then_each_lands
         a.sim.portal.update_object("contacts", contact_id, {"lifecyclestage": "evangelist"})
     b.sim.portal.update_object("deals", "7", {"dealstage": "closedwon"})
     for portal in portals:
+        portal.sim.portal.flush_indexing()  # changes made a while ago: search shows them
+    for portal in portals:
         portal.sim.reset_stats()
     second = MeltanoProject(copy_of_project(tmp_path / "container-2"), first.system_db)
     second.meltano("install")
