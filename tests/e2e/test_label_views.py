@@ -184,6 +184,33 @@ def test_contacts_view_names_lifecycle_stage_and_owner_as_the_portal_does(labell
     assert any(r["owner_id"] == GONE_OWNER and r["owner_name"] is None for r in rows)
 
 
+def test_contacts_merged_away_leave_the_contacts_view_and_their_calls_name_the_merged_contact(
+    make_simulator, database_url
+):
+    sim: Simulator = make_simulator(contacts=120, deals=20, calls=200, seed=SEED, access_tokens=(TOKEN,))
+    config = tap_config(sim)
+    catalog = all_streams_catalog(config)
+    full = run_tap(config, catalog=catalog)
+    url = database_url
+    run(url, full.text.splitlines())
+    calls = query(url, "SELECT call_id, contact_id FROM hubspot_calls WHERE contact_id IS NOT NULL")
+    first, second = sorted({r["contact_id"] for r in calls}, key=int)[:2]
+
+    merged = str(sim.portal.merge_objects("contacts", int(first), int(second))["id"])
+    sim.portal.flush_indexing()  # a while later: search shows the merged record
+    incremental = run_tap(config, state=full.state, catalog=catalog)
+    run(url, incremental.text.splitlines())
+
+    shown = {r["contact_id"] for r in query(url, "SELECT contact_id FROM hubspot_contacts")}
+    assert shown == set(live(sim, "contacts"))
+    assert merged in shown
+    assert not {first, second} & shown
+    followed = {
+        r["call_id"]: r["contact_id"] for r in query(url, "SELECT call_id, contact_id FROM hubspot_calls")
+    }
+    assert all(followed[r["call_id"]] == merged for r in calls if r["contact_id"] in (first, second))
+
+
 def test_calls_view_names_outcome_owner_and_contact_as_the_portal_and_the_matching_view_do(labelled):
     sim, url = labelled
     rows = query(url, "SELECT * FROM hubspot_calls")
